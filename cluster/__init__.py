@@ -1,0 +1,1 @@
+"""The system under test: an ArangoDB-style Active Failover cluster (agency + single servers)."""

@@ -1,0 +1,1 @@
+"""The Jepsen-style test engine: backends, network, history, runner, checkers, CLI."""

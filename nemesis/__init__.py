@@ -1,0 +1,1 @@
+"""Fault injectors, schedules, and the pytest suites ``test_<family>.py``."""

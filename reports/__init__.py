@@ -1,0 +1,1 @@
+"""HTML rendering of a run directory."""
