@@ -1,12 +1,13 @@
 # afcheck: `make demo` runs the main job on the local backend; `make test` runs the tests.
-# Each target sets up what it needs (.venv, the project with its dev extras, Toxiproxy).
+# Each target sets up what it needs (.venv with the project and its dev extras, Toxiproxy).
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PYTEST := $(VENV)/bin/pytest -n 2 --dist loadgroup
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: setup demo test lint typecheck unit nemesis-short docker-tier nemesis soak bench images clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	bash tools/install-toxiproxy.sh
 
+# a `set` workload under `partition-leader` on a local async cluster; prints the report path
 demo: setup
 	$(PY) -m harness.demo
 
@@ -27,8 +29,29 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: setup lint typecheck
-	$(VENV)/bin/pytest -n 2 --dist loadgroup tests
+# unit and integration tests (docker ones skip without a daemon, except under CI=true)
+unit: setup
+	$(PYTEST) tests
+
+# a short profile of every nemesis family on the local backend
+nemesis-short: setup
+	$(PYTEST) nemesis --profile short
+
+# partition, kill and pause on the docker backend, when a daemon answers (always under CI=true)
+docker-tier: setup
+	@if docker info >/dev/null 2>&1 || [ "$${CI:-}" = "true" ]; then \
+		$(VENV)/bin/afcheck images build --quiet && \
+		$(PYTEST) nemesis --profile short --backend docker -k "partition or kill or pause"; \
+	else echo "docker-tier: skipped: no Docker daemon answers (start one, or run .ci/run)"; fi
+
+test: lint typecheck unit nemesis-short docker-tier
+
+# the full nemesis suites (each family, every workload and mode)
+nemesis: setup
+	$(PYTEST) nemesis --profile full
+
+images: setup
+	$(VENV)/bin/afcheck images build
 
 bench: setup
 	$(PY) -m harness.bench all

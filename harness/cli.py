@@ -25,6 +25,11 @@ EXIT_USAGE = 4
 # subcommand modules, in the order `afcheck --help` lists them
 COMMAND_MODULES: list[str] = [
     # "harness.cluster_cmd", ... each added when it lands
+    "harness.cluster_cmd",
+    "harness.run_cmd",
+    "harness.check_cmd",
+    "reports.cmd",
+    "harness.images_cmd",
 ]
 
 

@@ -139,3 +139,18 @@ class Backend(Protocol):
 
     async def teardown(self) -> None:
         """Stop everything this backend started; idempotent; leaves nothing running."""
+
+
+@runtime_checkable
+class Isolating(Protocol):
+    """A backend that can take a node off the network entirely (``docker network disconnect``):
+    hard isolation, in addition to the per-link Toxiproxy partitions. The Docker backend
+    offers it; the local one does not (local processes share the host's loopback)."""
+
+    async def disconnect(self, node_id: str) -> None:
+        """Take the node off the cluster's network; returns once the engine confirms."""
+
+    async def connect(self, node_id: str) -> None:
+        """Put a disconnected node back at its old address (no-op when connected)."""
+
+    def is_connected(self, node_id: str) -> bool: ...

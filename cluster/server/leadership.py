@@ -1,0 +1,439 @@
+"""The leadership loop: startup race, heartbeats, leader lease, role changes.
+
+:class:`Leadership` is this server's :class:`~cluster.server.gate.Gate`. Like
+Patroni's HA loop it runs one cycle per heartbeat interval:
+
+1. note the node-monotonic time ``t0``, then write the heartbeat
+   (``Sync/ServerStates/<id>`` and the transient ``AsyncReplication/<id>``
+   with a TTL) to the agency;
+2. read ``Plan/AsyncReplication`` (``Leader``, ``Epoch``, ``SyncFollower``),
+   ``Sync/ServerStates`` (advertised endpoints) and ``Supervision/Health``;
+3. act: race for an empty leader key (``oldEmpty``), take over when named
+   leader (stop the applier, adopt the Plan epoch), step down when someone
+   else is named (stop writing at once, follow and resync).
+
+**Lease.** A leader accepts writes only while the last heartbeat that
+confirmed its leadership was *sent* less than ``lease`` seconds ago. The
+supervision declares a leader FAILED only after its heartbeat stood still for
+the grace period on the agency's own clock, which starts no earlier than
+``t0``; as ``lease`` < grace period, a leader cut off from the agency stops
+writing before anyone can be promoted.
+
+**Sync mode**: :meth:`commit` also waits for the sync follower (see
+:mod:`cluster.server.sync_follower`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from typing import Any, Protocol
+
+from cluster.common import clock
+from cluster.common.errors import (
+    ERROR_CLUSTER_LEADERSHIP_CHALLENGE_ONGOING,
+    ERROR_CLUSTER_NOT_LEADER,
+    ERROR_HTTP_SERVICE_UNAVAILABLE,
+    ArangoError,
+)
+from cluster.server.agency_client import AgencyClient, AgencyError, get_path
+from cluster.server.config import ServerConfig
+from cluster.server.follower_acks import FollowerAcks, WalNotifier
+from cluster.server.sync_follower import PLAN, SyncFollowerKeeper, indeterminate
+
+log = logging.getLogger(__name__)
+
+STEP_DOWN_QUIET = 0.3  # seconds a demoted leader lets in-flight writes land before following
+DRAIN_TIMEOUT = 1.0
+FAST_POLL = 0.1  # seconds between Plan reads while waiting for a (new) leader  # seconds a promoted follower gives its applier to finish a batch
+
+
+class Role(enum.StrEnum):
+    LEADER = "leader"
+    FOLLOWER = "follower"
+    UNKNOWN = "unknown"
+
+
+class StorageView(Protocol):
+    """The part of :class:`~cluster.server.storage.Storage` leadership needs."""
+
+    def last_tick(self) -> int: ...
+
+    @property
+    def epoch(self) -> int: ...
+
+    def set_epoch(self, epoch: int) -> None: ...
+
+
+class FollowerControl(Protocol):
+    """The applier as leadership drives it."""
+
+    def start(self, leader_id: str, leader_url: str, epoch: int) -> None: ...
+
+    async def stop(self, drain_timeout: float) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+
+def health_status(value: Any) -> str:
+    """``GOOD|BAD|FAILED`` from a ``Supervision/Health/<id>`` value (string or object)."""
+    if isinstance(value, str):
+        return value.upper()
+    if isinstance(value, dict):
+        for key in ("Status", "status"):
+            if isinstance(value.get(key), str):
+                return str(value[key]).upper()
+    return "UNKNOWN"
+
+
+class Leadership:
+    """Implements the Gate; owns the heartbeat loop and the role."""
+
+    def __init__(
+        self,
+        cfg: ServerConfig,
+        storage: StorageView,
+        agency: AgencyClient,
+        applier: FollowerControl,
+    ) -> None:
+        self.cfg = cfg
+        self.server_id = cfg.id
+        self.storage = storage
+        self.agency = agency
+        self.applier = applier
+        self.sync_mode = cfg.replication == "sync"
+        self.role = Role.UNKNOWN
+        self.leader_id: str | None = None
+        self.epoch = 0  # the Plan epoch this server acts under
+        self.lease_start: float | None = None  # t0 of the last confirming heartbeat
+        self.servers: dict[str, str] = {}  # id -> advertised URL (Sync/ServerStates)
+        self.health: dict[str, str] = {}
+        self.acks = FollowerAcks()
+        self.wal = WalNotifier()
+        self.sync = SyncFollowerKeeper(cfg.id, agency, self.acks, cfg.sync_timeout)
+        self.heartbeat_seq = 0
+        self.last_heartbeat_ok: float | None = None
+        self.last_error = ""
+        self.transitions: list[dict[str, Any]] = []
+        self._transition_lock = asyncio.Lock()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._follow_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ Gate
+
+    def lease_valid(self) -> bool:
+        return (
+            self.lease_start is not None
+            and clock.monotonic() - self.lease_start < self.cfg.lease_seconds
+        )
+
+    def not_leader_error(self) -> ArangoError:
+        if self.role == Role.LEADER:
+            return ArangoError(
+                503,
+                ERROR_CLUSTER_NOT_LEADER,
+                f"not a leader: {self.server_id}'s leader lease has expired "
+                "(no confirming agency heartbeat)",
+                headers={"X-Arango-Endpoint": ""},
+            )
+        leader_url = self.servers.get(self.leader_id or "", "")
+        if self.role == Role.FOLLOWER and self.leader_id and leader_url:
+            return ArangoError(
+                503,
+                ERROR_CLUSTER_NOT_LEADER,
+                "not a leader",
+                headers={"X-Arango-Endpoint": leader_url},
+            )
+        return ArangoError(
+            503,
+            ERROR_CLUSTER_LEADERSHIP_CHALLENGE_ONGOING,
+            "leadership challenge is ongoing",
+            headers={"X-Arango-Endpoint": ""},
+        )
+
+    def check_write(self) -> None:
+        if self.role != Role.LEADER or not self.lease_valid():
+            raise self.not_leader_error()
+        if self.sync_mode and self.sync.refuses_writes(self.health):
+            raise ArangoError(
+                503,
+                ERROR_HTTP_SERVICE_UNAVAILABLE,
+                f"{self.server_id}: no GOOD follower available as sync follower; "
+                "writes are refused in sync replication mode",
+            )
+
+    def check_read(self, allow_dirty: bool) -> bool:
+        if self.role == Role.LEADER and self.lease_valid():
+            return False
+        if allow_dirty:
+            return True
+        raise self.not_leader_error()
+
+    async def commit(self, tick: int) -> None:
+        self.wal.notify(tick)
+        if self.sync_mode:
+            epoch = self.epoch
+            await self.sync.wait_ack(tick, lambda: self.role == Role.LEADER and self.epoch == epoch)
+        if self.role != Role.LEADER or not self.lease_valid():
+            raise indeterminate(
+                f"{self.server_id}: lost leadership or lease while writing tick {tick}"
+            )
+
+    async def confirm_read(self, tick: int) -> None:
+        """A leader read saw local state up to ``tick``: may it be answered?
+
+        Like Raft's read index: in sync mode the answer waits (at most the sync
+        timeout) until the sync follower holds ``tick``, so a read never shows
+        a write that a failover could still lose. In both modes the leader must
+        still lead with a valid lease once the read is done, so a deposed
+        leader never serves a stale read. Raises 503 (1496, or 1495 when the
+        sync follower does not confirm in time): the read did not happen.
+        """
+        epoch = self.epoch
+
+        def leading() -> bool:
+            return self.role == Role.LEADER and self.epoch == epoch and self.lease_valid()
+
+        if self.sync_mode:
+            problem = await self.sync.await_committed(tick, leading)
+            if problem is not None and leading():
+                raise ArangoError(
+                    503,
+                    ERROR_CLUSTER_LEADERSHIP_CHALLENGE_ONGOING,
+                    f"cannot confirm a read on leader {self.server_id}: {problem}",
+                    headers={"X-Arango-Endpoint": ""},
+                )
+        if not leading():
+            raise self.not_leader_error()
+
+    def endpoints(self) -> list[str]:
+        ordered: list[str] = []
+        if self.leader_id and self.leader_id in self.servers:
+            ordered.append(self.servers[self.leader_id])
+        for sid in sorted(self.servers):
+            if sid != self.leader_id:
+                ordered.append(self.servers[sid])
+        if not ordered:
+            ordered.append(self.cfg.advertised)
+        return ordered
+
+    def role_info(self) -> dict[str, Any]:
+        lease_left = None
+        if self.lease_start is not None and self.role == Role.LEADER:
+            lease_left = round(self.cfg.lease_seconds - (clock.monotonic() - self.lease_start), 3)
+        fenced = self.role == Role.LEADER and not self.lease_valid()
+        return {
+            # a leader whose lease expired neither writes nor serves leader reads
+            "role": "fenced" if fenced else str(self.role),
+            "leader": self.leader_id,
+            "leaderEndpoint": self.servers.get(self.leader_id or ""),
+            "epoch": self.epoch,
+            "storageEpoch": self.storage.epoch,
+            "lastTick": self.storage.last_tick(),
+            "replication": self.cfg.replication,
+            "leaseValid": self.role == Role.LEADER and self.lease_valid(),
+            "leaseLeft": lease_left,
+            "lease": self.cfg.lease_seconds,
+            "syncFollower": self.sync.current if self.sync_mode else None,
+            "followers": self.acks.to_json() if self.role == Role.LEADER else {},
+            "applier": self.applier.status(),
+            "lastError": self.last_error,
+        }
+
+    # ------------------------------------------------------- follower acks
+
+    def record_tail(self, server_id: str, epoch: int, from_tick: int) -> None:
+        """A follower's tail request (the leader counts it as an acknowledgement)."""
+        if self.role == Role.LEADER:
+            self.acks.record(server_id, epoch, from_tick)
+
+    def poke(self) -> None:
+        """Run the next heartbeat now (e.g. a follower revealed a newer epoch)."""
+        self._wakeup.set()
+
+    # ------------------------------------------------------------ the loop
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self.server_id}-leadership")
+
+    async def stop(self) -> None:
+        for task in (self._task, self._follow_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.role = Role.UNKNOWN
+        self.acks.wake()
+        await self.applier.stop(0.0)
+
+    async def _run(self) -> None:
+        while True:
+            started = clock.monotonic()
+            try:
+                again = await self._cycle(started)
+            except AgencyError as exc:
+                self._note_error(str(exc))
+                again = False
+            except Exception as exc:  # keep the loop alive; say what went wrong
+                log.exception("%s: heartbeat cycle failed", self.server_id)
+                self._note_error(f"{self.server_id}: heartbeat cycle failed: {exc!r}")
+                again = False
+            if again:
+                continue
+            elapsed = clock.monotonic() - started
+            wait = clock.real_duration(max(0.0, self._interval() - elapsed))
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), wait)
+
+    def _interval(self) -> float:
+        """Seconds between heartbeats: faster while this server waits for a leader.
+
+        A follower whose applier cannot reach the leader, or a server without
+        a role, polls the Plan more often so that it learns of a failover soon;
+        a sync-mode leader without a sync follower looks for one as often.
+        """
+        waiting = (
+            self.role == Role.UNKNOWN
+            or (self.role == Role.FOLLOWER and self.applier.status().get("phase") == "retrying")
+            or (self.role == Role.LEADER and self.sync_mode and self.sync.current is None)
+        )
+        return (
+            min(FAST_POLL, self.cfg.heartbeat_interval) if waiting else self.cfg.heartbeat_interval
+        )
+
+    def _note_error(self, message: str) -> None:
+        if message != self.last_error:
+            log.warning("%s", message)
+        self.last_error = message
+
+    async def _cycle(self, t0: float) -> bool:
+        """One heartbeat; True when the next one should follow at once."""
+        self.heartbeat_seq += 1
+        following = self.server_id if self.role == Role.LEADER else (self.leader_id or "")
+        await self.agency.write(
+            {
+                f"/Sync/ServerStates/{self.server_id}": {
+                    "op": "set",
+                    "new": {
+                        "time": clock.wall_ms(),
+                        "seq": self.heartbeat_seq,
+                        "endpoint": self.cfg.advertised,
+                    },
+                },
+                f"/AsyncReplication/{self.server_id}": {
+                    "op": "set",
+                    "new": {
+                        "leader": following,
+                        "lastTick": self.storage.last_tick(),
+                        "epoch": self.epoch,
+                        "role": str(self.role),
+                    },
+                    "ttl": self.cfg.heartbeat_ttl,
+                },
+            }
+        )
+        tree = await self.agency.read([PLAN, "/Sync/ServerStates", "/Supervision/Health"])
+        self.last_heartbeat_ok = t0
+        self.last_error = ""
+        states = get_path(tree, "/Sync/ServerStates") or {}
+        if isinstance(states, dict):
+            self.servers = {
+                sid: str(v["endpoint"]).rstrip("/")
+                for sid, v in states.items()
+                if isinstance(v, dict) and isinstance(v.get("endpoint"), str)
+            }
+        health = get_path(tree, "/Supervision/Health") or {}
+        if isinstance(health, dict):
+            self.health = {sid: health_status(v) for sid, v in health.items()}
+        leader = get_path(tree, f"{PLAN}/Leader")
+        epoch_raw = get_path(tree, f"{PLAN}/Epoch")
+        epoch = epoch_raw if isinstance(epoch_raw, int) and not isinstance(epoch_raw, bool) else 0
+        sync_follower = get_path(tree, f"{PLAN}/SyncFollower")
+        self.sync.in_plan = sync_follower if isinstance(sync_follower, str) else None
+        if not isinstance(leader, str) or not leader:
+            return await self._race()
+        if leader == self.server_id:
+            await self._lead(epoch, t0)
+        else:
+            await self._follow(leader, epoch)
+        return False
+
+    async def _race(self) -> bool:
+        """Try to become the first leader; True to re-read the Plan at once."""
+        won = await self.agency.write(
+            {
+                f"{PLAN}/Leader": {"op": "set", "new": self.server_id},
+                f"{PLAN}/Epoch": {"op": "increment"},
+            },
+            {f"{PLAN}/Leader": {"oldEmpty": True}},
+        )
+        log.info(
+            "%s: startup race for the leader key: %s", self.server_id, "won" if won else "lost"
+        )
+        return True
+
+    async def _lead(self, epoch: int, t0: float) -> None:
+        if self.role != Role.LEADER or self.epoch != epoch:
+            if self._follow_task is not None:
+                self._follow_task.cancel()
+            async with self._transition_lock:
+                await self._become_leader(epoch)
+        self.lease_start = t0
+        if self.sync_mode:
+            await self.sync.maintain(self.health, self.epoch)
+
+    async def _become_leader(self, epoch: int) -> None:
+        previous = self.role
+        self.role = Role.UNKNOWN  # refuse writes during the hand-over
+        self.lease_start = None
+        await self.applier.stop(DRAIN_TIMEOUT if previous == Role.FOLLOWER else 0.0)
+        if self.storage.epoch != epoch:
+            await asyncio.to_thread(self.storage.set_epoch, epoch)
+        self.epoch = epoch
+        self.leader_id = self.server_id
+        self.acks.reset(epoch)
+        self.sync.reset(self.storage.last_tick())
+        self.role = Role.LEADER
+        self._record_transition("leader", epoch)
+        log.info(
+            "%s: now leader of epoch %d at tick %d", self.server_id, epoch, self.storage.last_tick()
+        )
+
+    async def _follow(self, leader: str, epoch: int) -> None:
+        if self.role == Role.FOLLOWER and self.leader_id == leader and self.epoch == epoch:
+            return
+        was_leader = self.role == Role.LEADER
+        self.role = Role.FOLLOWER  # stop taking writes before anything else
+        self.lease_start = None
+        self.sync.reset(0)
+        self.leader_id = leader
+        self.epoch = epoch
+        self.acks.wake()
+        self._record_transition("follower", epoch, leader=leader)
+        log.info("%s: following %s in epoch %d", self.server_id, leader, epoch)
+        if self._follow_task is not None:
+            self._follow_task.cancel()
+        self._follow_task = asyncio.create_task(self._start_applier(leader, epoch, was_leader))
+
+    async def _start_applier(self, leader: str, epoch: int, was_leader: bool) -> None:
+        async with self._transition_lock:
+            await self.applier.stop(0.0)
+            if was_leader:
+                await asyncio.sleep(STEP_DOWN_QUIET)  # let in-flight local writes land
+            while True:
+                url = self.cfg.peers.get(leader) or self.servers.get(leader)
+                if url:
+                    break
+                await asyncio.sleep(clock.real_duration(self.cfg.heartbeat_interval))
+            if self.role == Role.FOLLOWER and self.leader_id == leader:
+                self.applier.start(leader, url, epoch)
+
+    def _record_transition(self, role: str, epoch: int, leader: str | None = None) -> None:
+        self.transitions.append(
+            {"time": clock.wall_ms(), "role": role, "epoch": epoch, "leader": leader}
+        )
+        del self.transitions[:-50]

@@ -1,0 +1,393 @@
+"""The local backend: agents, servers and Toxiproxy as child processes on 127.0.0.1.
+
+Layout under ``spec.state_dir``::
+
+    toxiproxy.log
+    nodes/<id>/data/         the node's data directory
+    nodes/<id>/<id>.log      its stdout and stderr
+    nodes/<id>/clock.json    its clock-skew file
+
+Every child runs in its own process group, so a kill or pause reaches the
+whole node. Teardown (idempotent) resumes paused nodes, kills every group,
+reaps them and stops Toxiproxy. It runs from ``async with``, from an
+``atexit`` hook, and on SIGTERM/SIGHUP (turned into ``SystemExit``), so
+Ctrl-C, an exception or a termination signal leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cluster.common.clock import Skew, write_skew
+from harness import observe
+from harness.backends import process_group
+from harness.backends.base import CLIENT, ClusterSpec, Node
+from harness.backends.ports import PortPool
+from harness.backends.process_group import kill_and_reap, log_tail, signal_group, spawn_group
+from harness.net import ToxiproxyNetwork, directed_links
+from harness.toxiproxy import ToxiproxyClient, ToxiproxyServer
+
+STOP_GRACE = 10.0  # seconds a node gets to exit on SIGTERM before SIGKILL
+# a readiness check: the id of a node still awaited, or None when all are ready
+_Check = Callable[[], Awaitable[str | None]]
+
+
+class NodeStartError(RuntimeError):
+    """A node did not come up in time; names the node and shows the tail of its log."""
+
+
+@dataclass
+class _Process:
+    node: Node
+    listen_port: int
+    command: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+    paused: bool = False
+
+
+class LocalBackend:
+    """Implements :class:`harness.backends.base.Backend` with local child processes."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        python: str | None = None,
+        toxiproxy_seed: int | None = None,
+        agent_module: str = "cluster.agency",
+        server_module: str = "cluster.server",
+    ) -> None:
+        self.python = python or sys.executable
+        self.agent_module = agent_module
+        self.server_module = server_module
+        self.toxiproxy_seed = toxiproxy_seed
+        self.spec = ClusterSpec()
+        self._procs: dict[str, _Process] = {}
+        self._ports = PortPool()
+        self._toxiproxy: ToxiproxyServer | None = None
+        self._net: ToxiproxyNetwork | None = None
+        self._skews: dict[str, Skew] = {}
+        self._started = False
+
+    async def __aenter__(self) -> LocalBackend:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.teardown()
+
+    # -- the topology ------------------------------------------------------
+
+    def nodes(self) -> list[Node]:
+        return [p.node for p in self._procs.values()]
+
+    def node(self, node_id: str) -> Node:
+        return self._proc(node_id).node
+
+    def _proc(self, node_id: str) -> _Process:
+        try:
+            return self._procs[node_id]
+        except KeyError:
+            known = ", ".join(self._procs) or "none"
+            raise KeyError(f"local backend: no node {node_id!r} (nodes: {known})") from None
+
+    @property
+    def net(self) -> ToxiproxyNetwork:
+        if self._net is None:
+            raise RuntimeError("local backend: no network (cluster not started, or not proxied)")
+        return self._net
+
+    def skew(self, node_id: str) -> Skew:
+        """The clock skew last set on a node."""
+        return self._skews.get(node_id, Skew())
+
+    # -- start -------------------------------------------------------------
+
+    async def start(self, spec: ClusterSpec) -> None:
+        if self._started:
+            raise RuntimeError("local backend: start() called twice; use a new backend")
+        self._started = True
+        self.spec = spec
+        process_group.register(self)
+        try:
+            await self._start(spec)
+        except BaseException:
+            await self.teardown()
+            raise
+
+    async def _start(self, spec: ClusterSpec) -> None:
+        if spec.agents < 1 or spec.servers < 1:
+            raise ValueError("local backend: need at least one agent and one server")
+        state = _fresh_state_dir(spec.state_dir)
+        agents = [f"a{i}" for i in range(1, spec.agents + 1)]
+        servers = [f"s{i}" for i in range(1, spec.servers + 1)]
+        for node_id in agents + servers:
+            self._procs[node_id] = self._layout(state, node_id)
+
+        addr: dict[tuple[str, str], str] = {}  # (src, dst) -> host:port src uses for dst
+        if spec.proxied:
+            addr = await self._start_network(state, agents, servers)
+        for (src, dst), listen in list(addr.items()):
+            if src == CLIENT:
+                self._procs[dst].node.url = f"http://{listen}"
+
+        def via(src: str, dst: str) -> str:
+            hostport = addr.get((src, dst), f"127.0.0.1:{self._procs[dst].listen_port}")
+            return f"http://{hostport}"
+
+        for a in agents:
+            peers = [f"{b}={via(a, b)}" for b in agents if b != a]
+            self._procs[a].command = self._agent_command(a, peers)
+        for s in servers:
+            peers = [f"{t}={via(s, t)}" for t in servers if t != s]
+            agency = ",".join(via(s, a) for a in agents)
+            self._procs[s].command = self._server_command(s, peers, agency)
+
+        deadline = asyncio.get_running_loop().time() + spec.start_timeout
+        for a in agents:
+            self._spawn(a)
+        await self._wait_agency(deadline)
+        for s in servers:
+            self._spawn(s)
+        await self._wait_servers(deadline)
+
+    def _layout(self, state: Path, node_id: str) -> _Process:
+        home = state / "nodes" / node_id
+        (home / "data").mkdir(parents=True, exist_ok=True)
+        clock_file = str(home / "clock.json")
+        write_skew(clock_file, Skew())
+        port = self._ports.take()
+        node = Node(
+            id=node_id,
+            kind="agent" if node_id.startswith("a") else "server",
+            url=f"http://127.0.0.1:{port}",
+            direct_url=f"http://127.0.0.1:{port}",
+            data_dir=str(home / "data"),
+            log_path=str(home / f"{node_id}.log"),
+            clock_file=clock_file,
+        )
+        return _Process(node=node, listen_port=port)
+
+    async def _start_network(
+        self, state: Path, agents: list[str], servers: list[str]
+    ) -> dict[tuple[str, str], str]:
+        self._toxiproxy = ToxiproxyServer(
+            self._ports.take(), str(state / "toxiproxy.log"), self.toxiproxy_seed
+        )
+        await self._toxiproxy.start()
+        net = ToxiproxyNetwork(ToxiproxyClient(self._toxiproxy.api))
+        self._net = net
+        addr: dict[tuple[str, str], str] = {}
+        for src, dst in directed_links(agents, servers):
+            listen = f"127.0.0.1:{self._ports.take()}"
+            upstream = f"127.0.0.1:{self._procs[dst].listen_port}"
+            link = await net.create(src, dst, listen, upstream)
+            addr[(src, dst)] = link.listen
+        return addr
+
+    def _agent_command(self, node_id: str, peers: list[str]) -> list[str]:
+        p = self._procs[node_id]
+        cmd = [self.python, "-m", self.agent_module, "--id", node_id]
+        cmd += ["--listen", f"127.0.0.1:{p.listen_port}", "--data-dir", p.node.data_dir]
+        cmd += ["--clock-file", p.node.clock_file]
+        for peer in peers:
+            cmd += ["--peer", peer]
+        return cmd + _flags(self.spec.agency_flags)
+
+    def _server_command(self, node_id: str, peers: list[str], agency: str) -> list[str]:
+        p = self._procs[node_id]
+        cmd = [self.python, "-m", self.server_module, "--id", node_id]
+        cmd += ["--listen", f"127.0.0.1:{p.listen_port}", "--advertise", p.node.url]
+        cmd += ["--agency", agency, "--data-dir", p.node.data_dir]
+        cmd += ["--replication", self.spec.replication, "--clock-file", p.node.clock_file]
+        for peer in peers:
+            cmd += ["--peer", peer]
+        flags = dict(self.spec.server_flags)
+        grace = self.spec.agency_flags.get("grace-period")
+        if grace is not None:
+            flags.setdefault("agency-grace-period", grace)
+        return cmd + _flags(flags)
+
+    def _spawn(self, node_id: str) -> None:
+        p = self._proc(node_id)
+        if p.proc is not None and p.proc.poll() is None:
+            raise RuntimeError(f"local backend: {node_id} is already running (pid {p.proc.pid})")
+        env = dict(os.environ, AFCHECK_CLOCK_FILE=p.node.clock_file, PYTHONUNBUFFERED="1")
+        with open(p.node.log_path, "ab") as log:
+            log.write(f"--- starting {node_id}: {' '.join(p.command)}\n".encode())
+        p.proc = spawn_group(p.command, p.node.log_path, env)
+        p.paused = False
+        p.node.pid = p.proc.pid
+
+    # -- readiness ---------------------------------------------------------
+
+    def _fail(self, node_id: str, reason: str) -> NodeStartError:
+        p = self._proc(node_id)
+        return NodeStartError(
+            f"local backend: {node_id} {reason}; last lines of {p.node.log_path}:\n"
+            + log_tail(p.node.log_path)
+        )
+
+    def _check_alive(self, node_ids: list[str]) -> None:
+        for node_id in node_ids:
+            proc = self._proc(node_id).proc
+            if proc is None or proc.poll() is not None:
+                code = None if proc is None else proc.returncode
+                raise self._fail(node_id, f"exited during start-up (exit code {code})")
+
+    async def _until(self, deadline: float, what: str, check: _Check) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            waiting = await check()
+            if not waiting:
+                return
+            if loop.time() > deadline:
+                raise self._fail(waiting, f"{what} within {self.spec.start_timeout:g} s")
+            await asyncio.sleep(0.1)
+
+    async def _wait_agency(self, deadline: float) -> None:
+        agents = [n.id for n in self.nodes() if n.kind == "agent"]
+
+        async def check() -> str | None:
+            self._check_alive(agents)
+            configs = await observe.agency_configs(self)
+            silent = [a for a in agents if configs.get(a) is None]
+            if silent:
+                return silent[0]
+            return None if observe.leader_from_configs(configs.values()) else agents[0]
+
+        await self._until(deadline, "did not answer or no agency leader was elected", check)
+
+    async def _wait_servers(self, deadline: float) -> None:
+        servers = [n.id for n in self.nodes() if n.kind == "server"]
+
+        async def check() -> str | None:
+            self._check_alive(servers)
+            roles = await observe.server_roles(self)
+            down = [r["node"] for r in roles if r["role"] == "down"]
+            if down:
+                return str(down[0])
+            return None if any(r["role"] == "leader" for r in roles) else servers[0]
+
+        await self._until(deadline, "did not answer, or no server became leader,", check)
+
+    async def _wait_answers(self, node_id: str) -> None:
+        node = self.node(node_id)
+        deadline = asyncio.get_running_loop().time() + self.spec.start_timeout
+
+        async def check() -> str | None:
+            self._check_alive([node_id])
+            if node.kind == "agent":
+                configs = await observe.agency_configs(self)
+                return None if configs.get(node_id) is not None else node_id
+            roles = {r["node"]: r for r in await observe.server_roles(self)}
+            return None if roles[node_id]["role"] != "down" else node_id
+
+        await self._until(deadline, "did not answer after a restart", check)
+
+    # -- whole-node faults -------------------------------------------------
+
+    async def kill(self, node_id: str) -> None:
+        p = self._proc(node_id)
+        if p.proc is not None:
+            await asyncio.to_thread(kill_and_reap, p.proc)
+        p.paused = False
+
+    async def stop(self, node_id: str) -> None:
+        p = self._proc(node_id)
+        if p.proc is not None:
+            await asyncio.to_thread(kill_and_reap, p.proc, STOP_GRACE)
+        p.paused = False
+
+    async def start_node(self, node_id: str) -> None:
+        self._spawn(node_id)
+        await self._wait_answers(node_id)
+
+    async def restart(self, node_id: str) -> None:
+        await self.stop(node_id)
+        await self.start_node(node_id)
+
+    async def pause(self, node_id: str) -> None:
+        p = self._proc(node_id)
+        if p.proc is None or p.proc.poll() is not None:
+            raise RuntimeError(f"local backend: cannot pause {node_id}: not running")
+        signal_group(p.proc, signal.SIGSTOP)
+        p.paused = True
+
+    async def resume(self, node_id: str) -> None:
+        p = self._proc(node_id)
+        if p.proc is not None:
+            signal_group(p.proc, signal.SIGCONT)
+        p.paused = False
+
+    def is_paused(self, node_id: str) -> bool:
+        return self._proc(node_id).paused
+
+    async def set_clock(self, node_id: str, offset: float, rate: float = 1.0) -> None:
+        skew = Skew(offset, rate)
+        write_skew(self.node(node_id).clock_file, skew)
+        self._skews[node_id] = skew
+
+    async def is_running(self, node_id: str) -> bool:
+        proc = self._proc(node_id).proc
+        return proc is not None and proc.poll() is None
+
+    # -- logs and teardown -------------------------------------------------
+
+    async def collect_logs(self, dest_dir: str) -> None:
+        await asyncio.to_thread(self._collect_logs, dest_dir)
+
+    def _collect_logs(self, dest_dir: str) -> None:
+        for node in self.nodes():
+            target = Path(dest_dir) / node.id
+            target.mkdir(parents=True, exist_ok=True)
+            if os.path.exists(node.log_path):
+                shutil.copy2(node.log_path, target / os.path.basename(node.log_path))
+        if self._toxiproxy is not None and os.path.exists(self._toxiproxy.log_path):
+            target = Path(dest_dir) / "toxiproxy"
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self._toxiproxy.log_path, target / "toxiproxy.log")
+
+    async def teardown(self) -> None:
+        if self._net is not None:
+            with contextlib.suppress(Exception):
+                await self._net.client.close()
+        await asyncio.to_thread(self.teardown_sync)
+
+    def teardown_sync(self) -> None:
+        """Kill every node and Toxiproxy, reap them, free the ports (idempotent)."""
+        for p in self._procs.values():
+            if p.proc is not None:
+                signal_group(p.proc, signal.SIGCONT)
+                signal_group(p.proc, signal.SIGKILL)
+        for p in self._procs.values():
+            if p.proc is not None:
+                kill_and_reap(p.proc)
+            p.paused = False
+        if self._toxiproxy is not None:
+            self._toxiproxy.stop()
+        self._ports.release()
+        process_group.unregister(self)
+
+
+def _fresh_state_dir(path: str) -> Path:
+    """The resolved state directory, without the node folders of an earlier cluster."""
+    state = Path(path).resolve()
+    shutil.rmtree(state / "nodes", ignore_errors=True)
+    state.mkdir(parents=True, exist_ok=True)
+    return state
+
+
+def _flags(flags: dict[str, str]) -> list[str]:
+    out: list[str] = []
+    for key, value in flags.items():
+        out += [f"--{key.lstrip('-')}", str(value)]
+    return out

@@ -1,0 +1,15 @@
+"""Benchmarks: commands that print figures beside their targets (never timed asserts).
+
+``python -m harness.bench NAME [flags]``; ``BENCHMARKS`` maps each name to the
+module that runs it (a module exposing ``main(argv) -> int``).
+"""
+
+from __future__ import annotations
+
+BENCHMARKS: dict[str, str] = {
+    "agency": "harness.bench.agency",
+    "checkers": "harness.bench.checkers",
+    "docker": "harness.bench.docker",
+    "harness": "harness.bench.harness",
+    "server": "harness.bench.server",
+}

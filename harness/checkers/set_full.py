@@ -1,0 +1,295 @@
+"""Jepsen's ``set-full`` analysis: what happened to every element added to a set.
+
+For each element we find (as Jepsen's ``checker/set-full`` does, comparing
+history indices):
+
+- *known*: the add's ``ok`` completion or the completion of the first read
+  that saw it, whichever comes first;
+- *last present*: the latest-invoked ``ok`` read that saw it;
+- *last absent*: the latest-invoked ``ok`` read that did not.
+
+Only reads completing after the add's invocation count. An element is
+**stable** if it was last seen by a read invoked after every read that missed
+it; **lost** if it is known and the latest read that missed it was invoked
+after both its last sighting and the moment it became known; otherwise it is
+**never read**. A stable element is **stale** when its stable latency (from
+known to just after the last miss) is at least 1 ms (Jepsen truncates to ms).
+
+Beyond Jepsen's set-full we also report **recovered** elements (the add ended
+``info``/``fail`` or never completed, yet a read saw it), **unexpected** ones
+(read but never added) and **duplicated** ones (seen more than once in one
+read, with the largest multiplicity). Valid iff nothing is lost, unexpected or
+duplicated (and, with ``linearizable=True``, nothing is stale); ``unknown``
+when no element is stable.
+
+The work is a handful of set operations per read, so a million-op history
+with full reads is checked in seconds: no per-read loop over all elements in
+Python.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import filterfalse
+from typing import Any
+
+from harness.checkers.base import (
+    UNKNOWN,
+    CheckResult,
+    FaultWindow,
+    Validity,
+    as_ops,
+    fault_windows,
+    quantiles,
+)
+from harness.history import Op
+
+NAME = "set-full"
+LATENCY_POINTS = (0, 0.5, 0.95, 0.99, 1)
+_NS_PER_MS = 1_000_000
+_WORST_STALE = 8
+
+
+@dataclass(slots=True)
+class _Read:
+    inv_index: int
+    inv_time: int
+    ok_index: int
+    ok_time: int
+    elements: set[Hashable]
+
+
+def _element(value: Any) -> Hashable:
+    if isinstance(value, list):
+        return tuple(_element(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _element(v)) for k, v in value.items()))
+    return value  # type: ignore[no-any-return]
+
+
+def _sorted(items: Iterable[Any]) -> list[Any]:
+    seq = list(items)
+    try:
+        return sorted(seq)
+    except TypeError:
+        return sorted(seq, key=repr)
+
+
+def check_set_full(
+    ops: Sequence[Op],
+    faults: Sequence[FaultWindow] = (),
+    linearizable: bool = False,
+    add_f: str = "add",
+    read_f: str = "read",
+) -> CheckResult:
+    """Run the set-full analysis on a history (client ops; nemesis ops are ignored)."""
+    add_inv: dict[Hashable, Op] = {}
+    add_done: dict[Hashable, Op] = {}
+    reads: list[_Read] = []
+    duplicated: dict[Hashable, int] = {}
+    open_ops: dict[int | str, Op] = {}
+
+    for op in ops:
+        if not op.is_client:
+            continue
+        if op.type == "invoke":
+            open_ops[op.process] = op
+            if op.f == add_f:
+                e = _element(op.value)
+                add_inv[e] = op
+                add_done.pop(e, None)
+            continue
+        inv = open_ops.pop(op.process, None)
+        if inv is None or inv.f != op.f:
+            continue
+        if op.f == add_f:
+            e = _element(inv.value)
+            if add_inv.get(e) is inv:
+                add_done[e] = op
+        elif op.f == read_f and op.type == "ok":
+            values = op.value if isinstance(op.value, list | tuple | set | frozenset) else []
+            try:
+                elements = values if isinstance(values, list) else list(values)
+                seen = set(elements)
+            except TypeError:  # unhashable elements (lists, maps): compare them as tuples
+                elements = [_element(v) for v in values]
+                seen = set(elements)
+            if len(seen) != len(elements):
+                for e, n in Counter(elements).items():
+                    if n > 1 and n > duplicated.get(e, 0):
+                        duplicated[e] = n
+            reads.append(_Read(inv.index, inv.time, op.index, op.time, seen))
+
+    attempted = set(add_inv)
+    inv_index = {e: op.index for e, op in add_inv.items()}
+
+    # first sighting: reads in completion order
+    first_read: dict[Hashable, _Read] = {}
+    unseen = set(attempted)
+    unexpected: set[Hashable] = set()
+    for r in sorted(reads, key=lambda r: r.ok_index):
+        unexpected |= r.elements - attempted
+        if not unseen:
+            continue
+        for e in unseen.intersection(r.elements):
+            if inv_index[e] < r.ok_index:
+                first_read[e] = r
+                unseen.discard(e)
+
+    # last sighting and last miss: reads from the latest invocation backwards
+    by_inv_desc = sorted(reads, key=lambda r: r.inv_index, reverse=True)
+    last_present: dict[Hashable, _Read] = {}
+    unplaced = set(attempted)
+    for r in by_inv_desc:
+        if not unplaced:
+            break
+        for e in unplaced.intersection(r.elements):
+            if inv_index[e] < r.ok_index:
+                last_present[e] = r
+                unplaced.discard(e)
+
+    by_add = sorted(attempted, key=inv_index.__getitem__)
+    add_positions = [inv_index[e] for e in by_add]
+    last_absent: dict[Hashable, _Read] = {}
+    for r in by_inv_desc:
+        eligible = bisect.bisect_left(add_positions, r.ok_index)
+        for e in filterfalse(r.elements.__contains__, by_add[:eligible]):
+            if e not in last_absent:
+                last_absent[e] = r
+
+    outcome = _Outcomes()
+    for e in by_add:
+        seen_first, present, absent = first_read.get(e), last_present.get(e), last_absent.get(e)
+        _classify(e, add_done.get(e), seen_first, present, absent, outcome)
+
+    lost_details = [_lost_detail(e, add_done.get(e), faults, last_absent[e]) for e in outcome.lost]
+    recovered = [
+        e
+        for e in by_add
+        if (add_done.get(e) is None or add_done[e].type != "ok") and e in first_read
+    ]
+    acknowledged = sum(1 for d in add_done.values() if d.type == "ok")
+
+    valid: Validity
+    if outcome.lost or unexpected or duplicated:
+        valid = False
+    elif not outcome.stable:
+        valid = UNKNOWN
+    elif linearizable and outcome.stale:
+        valid = False
+    else:
+        valid = True
+
+    worst = sorted(outcome.stale, key=lambda item: item[1], reverse=True)[:_WORST_STALE]
+    evidence: dict[str, Any] = {
+        "attempt-count": len(attempted),
+        "ok-count": acknowledged,
+        "stable-count": len(outcome.stable),
+        "lost": _sorted(outcome.lost),
+        "lost-count": len(outcome.lost),
+        "lost-details": lost_details,
+        "stale": _sorted(e for e, _ in outcome.stale),
+        "stale-count": len(outcome.stale),
+        "worst-stale": [{"element": e, "stable-latency": lat} for e, lat in worst],
+        "never-read": _sorted(outcome.never_read),
+        "never-read-count": len(outcome.never_read),
+        "recovered": _sorted(recovered),
+        "recovered-count": len(recovered),
+        "unexpected": _sorted(unexpected),
+        "unexpected-count": len(unexpected),
+        "duplicated": {str(k): v for k, v in sorted(duplicated.items(), key=repr)},
+        "duplicated-count": len(duplicated),
+        "stable-latencies": quantiles(outcome.stable_latencies, LATENCY_POINTS),
+        "lost-latencies": quantiles(outcome.lost_latencies, LATENCY_POINTS),
+        "read-count": len(reads),
+    }
+    summary = (
+        f"{len(attempted)} attempted, {acknowledged} acknowledged, {len(outcome.stable)} stable, "
+        f"{len(outcome.lost)} lost, {len(outcome.stale)} stale, "
+        f"{len(outcome.never_read)} never read, {len(recovered)} recovered, "
+        f"{len(unexpected)} unexpected, {len(duplicated)} duplicated"
+    )
+    return CheckResult(NAME, valid, summary, evidence)
+
+
+def check(
+    history: Sequence[Op | dict[str, Any]],
+    nemesis: Iterable[dict[str, Any]] = (),
+    linearizable: bool = False,
+) -> CheckResult:
+    """Run-directory entry point: history and ``nemesis.jsonl`` lines as decoded JSON."""
+    return check_set_full(as_ops(history), fault_windows(nemesis), linearizable=linearizable)
+
+
+class _Outcomes:
+    def __init__(self) -> None:
+        self.stable: list[Hashable] = []
+        self.lost: list[Hashable] = []
+        self.never_read: list[Hashable] = []
+        self.stale: list[tuple[Hashable, int]] = []
+        self.stable_latencies: list[int] = []
+        self.lost_latencies: list[int] = []
+
+
+def _classify(
+    e: Hashable,
+    done: Op | None,
+    first: _Read | None,
+    present: _Read | None,
+    absent: _Read | None,
+    out: _Outcomes,
+) -> None:
+    # known: the add's ok or the first read that saw it, whichever completed first
+    known_index: int | None = None
+    known_time = 0
+    if done is not None and done.type == "ok":
+        known_index, known_time = done.index, done.time
+    if first is not None and (known_index is None or first.ok_index < known_index):
+        known_index = first.ok_index
+        known_time = first.ok_time
+    present_idx = present.inv_index if present is not None else -1
+    absent_idx = absent.inv_index if absent is not None else -1
+    if present is not None and absent_idx < present_idx:
+        stable_time = absent.inv_time + 1 if absent is not None else 0
+        latency = max(0, stable_time - known_time)
+        out.stable.append(e)
+        out.stable_latencies.append(latency)
+        if latency // _NS_PER_MS > 0:
+            out.stale.append((e, latency))
+    elif (
+        known_index is not None
+        and absent is not None
+        and present_idx < absent_idx
+        and known_index < absent_idx
+    ):
+        lost_time = present.inv_time + 1 if present is not None else 0
+        out.lost.append(e)
+        out.lost_latencies.append(max(0, lost_time - known_time))
+    else:
+        out.never_read.append(e)
+
+
+def _lost_detail(
+    e: Hashable, done: Op | None, faults: Sequence[FaultWindow], absent: _Read
+) -> dict[str, Any]:
+    acked = done is not None and done.type == "ok"
+    ack_time = done.time if acked and done is not None else None
+    node = done.node if acked and done is not None else None
+    since = ack_time if ack_time is not None else 0
+    fault = next(
+        (
+            f
+            for f in faults
+            if (f.end is None or f.end >= since) and f.start <= max(absent.inv_time, since)
+        ),
+        None,
+    )
+    return {
+        "element": e,
+        "ack_time": ack_time,
+        "node": node,
+        "preceding_fault": fault.to_json() if fault is not None else None,
+    }

@@ -1,0 +1,24 @@
+"""Kills: the leader, a random node, the agency leader (each restarted after the hold)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from harness.runner import RunResult
+from nemesis.suite import Case, assert_promises, params
+
+CASES = [
+    Case("set", "kill-leader", "async", short=True),
+    Case("set", "kill-leader", "sync"),
+    Case("register", "kill-leader", "sync"),
+    Case("set", "kill-random", "async"),
+    Case("register", "kill-agency-leader", "sync"),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", params(CASES))
+def test_kill(case: Case, nemesis_run: Callable[[Case], RunResult]) -> None:
+    assert_promises(nemesis_run(case))

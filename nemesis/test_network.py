@@ -1,0 +1,23 @@
+"""Degraded links: latency with jitter, and connections reset or cut after some bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from harness.runner import RunResult
+from nemesis.suite import Case, assert_promises, params
+
+CASES = [
+    Case("set", "slow-network", "async", short=True),
+    Case("register", "flaky-network", "sync"),
+    Case("set", "flaky-network", "async"),
+    Case("dirty-read", "slow-network", "sync"),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", params(CASES))
+def test_network(case: Case, nemesis_run: Callable[[Case], RunResult]) -> None:
+    assert_promises(nemesis_run(case))

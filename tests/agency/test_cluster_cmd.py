@@ -1,0 +1,63 @@
+"""``afcheck cluster up|status|down`` with agents only: starts, reports, and leaves nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import procs
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+def _afcheck(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "cluster", *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def test_up_status_down_leaves_nothing_running(tmp_path: Path) -> None:
+    state = str(tmp_path / "cluster")
+    up = _afcheck("up", "--agents", "3", "--servers", "0", "--json", "--state-dir", state)
+    pids: list[int] = []
+    try:
+        assert up.returncode == 0, up.stderr
+        out = json.loads(up.stdout)
+        assert out["backend"] == "local" and out["servers"] == []
+        assert [a["id"] for a in out["agents"]] == ["a1", "a2", "a3"]
+        pids = [a["pid"] for a in out["agents"]]
+        assert all(procs.alive(p) for p in pids)
+
+        again = _afcheck("up", "--agents", "3", "--state-dir", state)
+        assert again.returncode == 3 and "already up" in again.stderr
+        assert len(again.stderr.strip().splitlines()) == 1
+
+        status = _afcheck("status", "--json", "--state-dir", state)
+        assert status.returncode == 0, status.stderr
+        view = json.loads(status.stdout)
+        leaders = {a["leader"] for a in view["agents"]}
+        assert len(leaders) == 1 and None not in leaders
+        assert sum(a["role"] == "LEADER" for a in view["agents"]) == 1
+
+        code, body = procs.http_json(out["agents"][0]["url"] + "/_api/agency/config")
+        assert code == 200 and body["configuration"]["agency size"] == 3
+    finally:
+        down = _afcheck("down", "--state-dir", state)
+        for pid in pids:
+            procs.stop(pid)
+    assert down.returncode == 0, down.stderr
+    assert not any(procs.alive(p) for p in pids)
+    assert not (tmp_path / "cluster" / "cluster.json").exists()
+    assert _afcheck("status", "--state-dir", state).returncode == 3
+
+
+def test_up_rejects_bad_sizes(tmp_path: Path) -> None:
+    bad = _afcheck("up", "--agents", "4", "--state-dir", str(tmp_path))
+    assert bad.returncode == 4 and bad.stderr.count("\n") == 1

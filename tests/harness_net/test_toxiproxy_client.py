@@ -1,0 +1,73 @@
+"""The Toxiproxy client fails clearly and quickly when Toxiproxy is down or refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import pytest
+
+from harness.backends.ports import PortPool
+from harness.toxiproxy import ToxiproxyClient, ToxiproxyError, ToxiproxyServer
+
+pytestmark = pytest.mark.integration
+
+
+def test_unreachable_toxiproxy_names_address_and_operation(ports: PortPool) -> None:
+    port = ports.take()  # claimed, nothing listens on it
+
+    async def scenario() -> None:
+        async with ToxiproxyClient(f"http://127.0.0.1:{port}", timeout=2) as client:
+            with pytest.raises(ToxiproxyError) as err:
+                await client.add_toxic(
+                    "c->s1", "cut-upstream", "timeout", "upstream", {"timeout": 0}
+                )
+        text = str(err.value)
+        assert f"127.0.0.1:{port}" in text
+        assert "add timeout toxic cut-upstream to c->s1 failed" in text
+
+    asyncio.run(scenario())
+
+
+def test_hung_toxiproxy_times_out(toxiproxy: ToxiproxyServer) -> None:
+    assert toxiproxy.proc is not None
+    os.killpg(toxiproxy.proc.pid, signal.SIGSTOP)
+    try:
+
+        async def scenario() -> None:
+            async with ToxiproxyClient(toxiproxy.api, timeout=1.0) as client:
+                start = time.monotonic()
+                with pytest.raises(ToxiproxyError, match="no answer within 1 s"):
+                    await client.proxies()
+                assert time.monotonic() - start < 10
+
+        asyncio.run(scenario())
+    finally:
+        os.killpg(toxiproxy.proc.pid, signal.SIGCONT)
+
+
+def test_refusals_carry_status_and_reason(toxiproxy: ToxiproxyServer, ports: PortPool) -> None:
+    async def scenario() -> None:
+        async with ToxiproxyClient(toxiproxy.api) as client:
+            assert await client.version()
+            proxy = await client.create_proxy("p", f"127.0.0.1:{ports.take()}", "127.0.0.1:9")
+            assert proxy.name == "p" and proxy.enabled
+            with pytest.raises(ToxiproxyError) as err:
+                await client.add_toxic("p", "bad", "no-such-toxic", "upstream", {})
+            assert err.value.status == 400 and "invalid toxic type" in str(err.value)
+            with pytest.raises(ToxiproxyError) as err:
+                await client.toxics("missing")
+            assert err.value.status == 404
+            # adding a toxic twice updates it instead of failing
+            await client.add_toxic("p", "lat", "latency", "downstream", {"latency": 10})
+            await client.add_toxic("p", "lat", "latency", "downstream", {"latency": 20})
+            (toxic,) = await client.toxics("p")
+            assert toxic.attributes["latency"] == 20
+            await client.remove_toxic("p", "lat")
+            await client.remove_toxic("p", "lat")  # already gone: fine
+            await client.delete_proxy("p")
+            assert await client.proxies() == {}
+
+    asyncio.run(scenario())

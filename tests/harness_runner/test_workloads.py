@@ -1,0 +1,90 @@
+"""Unit tests: workload clients against a fake server (cas via If-Match, set reads)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from harness.client import ArangoClient, ServerAddress
+from harness.protocols import Invocation
+from tests.harness_runner.fakes import FakeServer, answer
+from workloads.register import RegisterClient
+from workloads.set import SetClient, SetConfig
+
+
+class FakeDocs:
+    """One collection of documents with ``_rev`` and If-Match, as a leader keeps it."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.rev = 0
+        self.puts: list[str | None] = []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        parts = request.path.strip("/").split("/")
+        if request.path == "/_api/simple/all-keys":
+            keys = sorted(self.docs)
+            first = {"result": keys[:2], "hasMore": len(keys) > 2, "id": "c1"}
+            return answer(201, first, "s1")
+        if request.path.startswith("/_api/cursor/"):
+            return answer(200, {"result": sorted(self.docs)[2:], "hasMore": False}, "s1")
+        key = parts[3] if len(parts) > 3 else None
+        if request.method == "GET":
+            if key not in self.docs:
+                return answer(404, {"error": True, "errorNum": 1202, "code": 404}, "s1")
+            return answer(200, self.docs[key], "s1")
+        body = json.loads(await request.read())
+        if request.method == "PUT":
+            self.puts.append(request.headers.get("If-Match"))
+            if key not in self.docs or request.headers.get("If-Match") != self.docs[key]["_rev"]:
+                return answer(412, {"error": True, "errorNum": 1200, "code": 412}, "s1")
+        key = key or str(body["_key"])
+        self.rev += 1
+        self.docs[key] = {"_key": key, "_rev": f"r{self.rev}", "value": body["value"]}
+        return answer(201, {"_key": key, "_rev": f"r{self.rev}"}, "s1")
+
+
+def _with_fake(body: Any) -> None:
+    async def run() -> None:
+        docs = FakeDocs()
+        server = FakeServer("s1", docs.handle)
+        await server.start()
+        try:
+            async with ArangoClient([ServerAddress("s1", server.url)]) as http:
+                await body(http, docs)
+        finally:
+            await server.stop()
+
+    asyncio.run(run())
+
+
+def test_register_read_write_cas() -> None:
+    async def body(http: ArangoClient, docs: FakeDocs) -> None:
+        c = RegisterClient(http, "register")
+        missing = await c.invoke(Invocation("read", [1, None]))
+        assert (missing.type, missing.value) == ("ok", [1, None])
+        assert (await c.invoke(Invocation("write", [1, 3]))).type == "ok"
+        mismatch = await c.invoke(Invocation("cas", [1, [2, 4]]))
+        assert mismatch.type == "fail" and docs.puts == []  # no write was sent
+        hit = await c.invoke(Invocation("cas", [1, [3, 4]]))
+        assert hit.type == "ok" and docs.puts == ["r1"]
+        read = await c.invoke(Invocation("read", [1, None]))
+        assert read.value == [1, 4] and read.node == "s1"
+        absent = await c.invoke(Invocation("cas", [9, [0, 1]]))
+        assert absent.type == "fail"
+
+    _with_fake(body)
+
+
+def test_set_add_and_read_follows_the_cursor() -> None:
+    async def body(http: ArangoClient, docs: FakeDocs) -> None:
+        c = SetClient(http, SetConfig())
+        for e in (5, 1, 3):
+            assert (await c.invoke(Invocation("add", e))).type == "ok"
+        read = await c.invoke(Invocation("read", None))
+        assert read.type == "ok" and read.value == [1, 3, 5]
+
+    _with_fake(body)

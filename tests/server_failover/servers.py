@@ -1,0 +1,307 @@
+"""Real server processes (plus a real agency) for failover tests.
+
+:class:`FailoverCluster` starts an agency of 1 or 3 agents and N document
+servers on free loopback ports, and offers kill -9, stop, SIGSTOP/SIGCONT,
+restart on the same data, and small HTTP helpers that return status, headers
+and JSON. ``close()`` stops every process it started.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import procs
+from tests.agency.agents import AgencyCluster
+from tests.agency.relay import Relay
+
+SECRET = "failover-test-secret"
+
+
+def superuser_token(secret: str = SECRET) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    import hashlib
+    import hmac
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = b64(json.dumps({"server_id": "test", "iss": "arangodb"}).encode())
+    sig = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64(sig)}"
+
+
+ROOT_AUTH = "Basic " + base64.b64encode(b"root:").decode()
+SUPER_AUTH = "bearer " + superuser_token()
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def http(
+    url: str,
+    method: str = "GET",
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    time_limit: float = 5.0,
+    auth: str = ROOT_AUTH,
+) -> Reply:
+    """One request; status 0 when the server cannot be reached."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Authorization", auth)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=time_limit) as resp:
+            raw, status, hdrs = resp.read(), resp.status, resp.headers
+    except urllib.error.HTTPError as err:
+        raw, status, hdrs = err.read(), err.code, err.headers
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return Reply(0, {}, None)
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = raw.decode(errors="replace")
+    return Reply(status, {k.lower(): v for k, v in hdrs.items()}, parsed)
+
+
+class FailoverCluster:
+    """An agency plus document servers, all real processes on 127.0.0.1."""
+
+    def __init__(
+        self,
+        root: Path,
+        servers: int = 2,
+        agents: int = 1,
+        replication: str = "async",
+        flags: dict[str, str] | None = None,
+        relayed: bool = False,
+    ) -> None:
+        self.root = root
+        self.agency = AgencyCluster(root / "agency", size=agents)
+        self.ids = [f"s{i + 1}" for i in range(servers)]
+        taken: set[int] = set(self.agency.ports.values())
+        self.ports = {i: procs.free_port(taken) for i in self.ids}
+        self.replication = replication
+        self.flags = dict(flags or {})
+        self.pids: dict[str, int] = {}
+        self.paused: set[str] = set()
+        # with relayed=True each server reaches each agent through a Relay a test can cut
+        self.relays: dict[tuple[str, str], Relay] = {}
+        if relayed:
+            for sid in self.ids:
+                for aid in self.agency.ids:
+                    self.relays[(sid, aid)] = Relay(self.agency.ports[aid], taken)
+
+    # ---------------------------------------------------------------- processes
+    def url(self, ident: str) -> str:
+        return f"http://127.0.0.1:{self.ports[ident]}"
+
+    def data_dir(self, ident: str) -> str:
+        return str(self.root / ident / "data")
+
+    def log_path(self, ident: str) -> str:
+        return str(self.root / ident / "node.log")
+
+    def command(self, ident: str) -> list[str]:
+        cmd = [
+            sys.executable,
+            "-m",
+            "cluster.server",
+            "--id",
+            ident,
+            "--listen",
+            f"127.0.0.1:{self.ports[ident]}",
+            "--agency",
+            ",".join(self._agency_url(ident, a) for a in self.agency.ids),
+            "--data-dir",
+            self.data_dir(ident),
+            "--replication",
+            self.replication,
+            "--jwt-secret",
+            SECRET,
+        ]
+        for key, value in self.flags.items():
+            cmd += [f"--{key}", value]
+        return cmd
+
+    def _agency_url(self, server: str, agent: str) -> str:
+        relay = self.relays.get((server, agent))
+        return f"http://127.0.0.1:{relay.port}" if relay else self.agency.url(agent)
+
+    def cut_from_agency(self, ident: str) -> None:
+        for (sid, _), relay in self.relays.items():
+            if sid == ident:
+                relay.cut()
+
+    def heal(self) -> None:
+        for relay in self.relays.values():
+            relay.heal()
+
+    def start_agency(self) -> None:
+        self.agency.start_all()
+        self.agency.leader()
+
+    def start(self, ident: str, wait: bool = True) -> None:
+        self.pids[ident] = procs.spawn(self.command(ident), self.log_path(ident))
+        if wait:
+            self.wait_answering(ident)
+
+    def start_all(self) -> None:
+        self.start_agency()
+        for ident in self.ids:
+            self.start(ident, wait=False)
+        for ident in self.ids:
+            self.wait_answering(ident)
+
+    def wait_answering(self, ident: str, limit: float = 30.0) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if not procs.alive(self.pids[ident]):
+                raise AssertionError(f"{ident} died: {procs.tail(self.log_path(ident), 10)}")
+            if self.role(ident) is not None:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{ident} does not answer: {procs.tail(self.log_path(ident), 10)}")
+
+    def kill9(self, ident: str) -> None:
+        procs.kill9(self.pids.pop(ident))
+        self.paused.discard(ident)
+
+    def stop(self, ident: str) -> None:
+        assert procs.stop(self.pids.pop(ident))
+        self.paused.discard(ident)
+
+    def pause(self, ident: str) -> None:
+        procs.signal_group(self.pids[ident], signal.SIGSTOP)
+        self.paused.add(ident)
+
+    def resume(self, ident: str) -> None:
+        procs.signal_group(self.pids[ident], signal.SIGCONT)
+        self.paused.discard(ident)
+
+    def close(self) -> None:
+        for pid in self.pids.values():
+            procs.stop(pid, grace=3.0)
+        self.pids.clear()
+        self.agency.close()
+        for relay in self.relays.values():
+            relay.close()
+
+    # ------------------------------------------------------------------ queries
+    def role(self, ident: str) -> dict[str, Any] | None:
+        reply = http(self.url(ident) + "/_admin/server/role", time_limit=2.0)
+        return reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
+
+    def leader(self, limit: float = 20.0, among: list[str] | None = None) -> str:
+        """The one server that leads with a valid lease (and, in sync mode, a sync follower)."""
+        deadline = time.monotonic() + limit
+        roles: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            ids = among or [i for i in self.ids if i in self.pids and i not in self.paused]
+            roles = {i: self.role(i) for i in ids}
+            leaders = [
+                i
+                for i, r in roles.items()
+                if r
+                and r["afRole"] == "leader"
+                and r["details"]["leaseValid"]
+                and (self.replication == "async" or r["details"]["syncFollower"] not in (None, i))
+            ]
+            if len(leaders) == 1:
+                return leaders[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no single leader within {limit}s: {roles}")
+
+    def wait_role(self, ident: str, role: str, limit: float = 20.0) -> dict[str, Any]:
+        deadline = time.monotonic() + limit
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = self.role(ident)
+            if last and last["afRole"] == role:
+                return last
+            time.sleep(0.05)
+        raise AssertionError(f"{ident} is not {role} within {limit}s: {last}")
+
+    def wait_tick(self, ident: str, tick: int, limit: float = 20.0) -> None:
+        deadline = time.monotonic() + limit
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = self.role(ident)
+            if last and last["lastTick"] >= tick:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{ident} did not reach tick {tick} within {limit}s: {last}")
+
+    def wait_synced(self, ident: str, leader: str, limit: float = 30.0) -> None:
+        """Wait until ``ident`` tails ``leader`` and holds at least the leader's last tick."""
+        deadline = time.monotonic() + limit
+        mine: Any = None
+        while time.monotonic() < deadline:
+            mine, theirs = self.role(ident), self.role(leader)
+            if (
+                mine
+                and theirs
+                and mine["afRole"] == "follower"
+                and mine["details"]["applier"]["phase"] == "tailing"
+                and mine["details"]["applier"]["leader"] == leader
+                and mine["lastTick"] >= theirs["lastTick"]
+            ):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{ident} did not catch up with {leader} within {limit}s: {mine}")
+
+    def wait_endpoints(self, ident: str, limit: float = 10.0) -> list[str]:
+        """``ident``'s endpoint list, once it names every server."""
+        deadline = time.monotonic() + limit
+        urls: list[str] = []
+        while time.monotonic() < deadline:
+            reply = http(f"{self.url(ident)}/_api/cluster/endpoints")
+            assert reply.status == 200, reply
+            urls = [e["endpoint"] for e in reply.body["endpoints"]]
+            if len(urls) == len(self.ids):
+                return urls
+            time.sleep(0.05)
+        raise AssertionError(f"{ident} does not list every server: {urls}")
+
+    def insert(self, ident: str, coll: str, doc: dict[str, Any], time_limit: float = 10.0) -> Reply:
+        return http(f"{self.url(ident)}/_api/document/{coll}", "POST", doc, time_limit=time_limit)
+
+    def create_collection(self, ident: str, name: str) -> Reply:
+        return http(f"{self.url(ident)}/_api/collection", "POST", {"name": name})
+
+    def rollbacks(self, ident: str) -> list[dict[str, Any]]:
+        reply = http(f"{self.url(ident)}/_api/replication/rollbacks", auth=SUPER_AUTH)
+        assert reply.status == 200, reply
+        return list(reply.body["rollbacks"])
+
+    def rollback_entries(self, ident: str, name: str) -> list[dict[str, Any]]:
+        reply = http(f"{self.url(ident)}/_api/replication/rollbacks/{name}", auth=SUPER_AUTH)
+        assert reply.status == 200, reply
+        return list(reply.body["entries"])
+
+    def logs(self) -> str:
+        return "\n".join(f"{i}: {procs.tail(self.log_path(i), 15)}" for i in self.ids)
+
+
+def rollback_dir(cluster: FailoverCluster, ident: str) -> str:
+    return os.path.join(cluster.data_dir(ident), "rollback")

@@ -1,0 +1,43 @@
+"""What every workload shares: creating its collection and reading a document's value."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from harness.client import ArangoClient, Response
+from harness.protocols import Completion
+
+DUPLICATE_NAME = 1207
+DOCUMENT_NOT_FOUND = 1202
+
+
+class SetupError(RuntimeError):
+    """A workload could not prepare the cluster (no leader answered in time)."""
+
+
+async def ensure_collection(http: ArangoClient, name: str, deadline_s: float = 60.0) -> None:
+    """Create ``name`` on the leader (an existing collection is fine); retry until a leader answers."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline_s
+    last: Response | None = None
+    while loop.time() < end:
+        last = await http.request("POST", "/_api/collection", body={"name": name})
+        if last.outcome == "ok" or (last.status == 409 and last.error_num == DUPLICATE_NAME):
+            return
+        await asyncio.sleep(0.3)
+    detail = last.error if last is not None else "no attempt"
+    raise SetupError(f"creating collection {name!r} failed within {deadline_s}s: {detail}")
+
+
+def doc_path(collection: str, key: str | None = None) -> str:
+    return f"/_api/document/{collection}" + (f"/{key}" if key is not None else "")
+
+
+def completion(resp: Response, value: Any) -> Completion:
+    """A completion carrying the response's outcome, node and error."""
+    return Completion(resp.outcome, value, node=resp.node, error=resp.error)
+
+
+def is_not_found(resp: Response) -> bool:
+    return resp.status == 404 and resp.error_num == DOCUMENT_NOT_FOUND
