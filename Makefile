@@ -41,7 +41,7 @@ nemesis-short: setup
 docker-tier: setup
 	@if docker info >/dev/null 2>&1 || [ "$${CI:-}" = "true" ]; then \
 		$(VENV)/bin/afcheck images build --quiet && \
-		$(PYTEST) nemesis --profile short --backend docker -k "partition or kill or pause"; \
+		$(PYTEST) nemesis --profile short --backend docker -k "partition or kill or pause or isolate"; \
 	else echo "docker-tier: skipped: no Docker daemon answers (start one, or run .ci/run)"; fi
 
 test: lint typecheck unit nemesis-short docker-tier

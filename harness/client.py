@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,6 +67,9 @@ class Response:
     url: str | None = None
     attempts: int = 1
     headers: dict[str, str] = field(default_factory=dict)
+    # when the request that produced this answer was sent (monotonic ns); with
+    # retries, only that last attempt can have taken effect
+    sent_ns: int | None = None
 
     @property
     def error_num(self) -> int | None:
@@ -243,10 +247,12 @@ class ArangoClient:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
+            sent_ns = time.monotonic_ns()
             resp = await self._send(
                 server, method, path, body, params, hdrs, min(self.request_timeout, remaining)
             )
             resp.attempts = attempts
+            resp.sent_ns = sent_ns
             retry = resp.outcome == "fail" and resp.error_num in (NOT_LEADER, LEADERSHIP_CHALLENGE)
             refused = resp.outcome == "fail" and resp.status is None
             if target is not None or not (retry or refused) or attempts >= self.max_attempts:

@@ -3,6 +3,9 @@
 ``up`` starts agents (and servers, when ``cluster.server`` exists) on free
 loopback ports, waits until every agent answers and a Raft leader is
 elected, and records pids, ports and URLs in ``<state-dir>/cluster.json``.
+Ports come from :class:`harness.backends.ports.PortPool`; each node inherits
+its port's lock, so the port stays claimed against parallel harness processes
+while the node runs and is free again once ``down`` has stopped it.
 ``status`` asks every node for its view; ``down`` stops every process group
 and checks that none is left. Node logs: ``<state-dir>/nodes/<id>/node.log``.
 With ``--backend docker`` the cluster is containers instead (:mod:`harness.cluster_docker`).
@@ -11,10 +14,8 @@ With ``--backend docker`` the cluster is containers instead (:mod:`harness.clust
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import importlib.util
-import json
 import os
 import shutil
 import sys
@@ -22,15 +23,21 @@ import time
 from typing import Any
 
 from harness import procs
-
-EXIT_OK, EXIT_HARNESS, EXIT_USAGE = 0, 3, 4
-STATE_FILE = "cluster.json"
-# servers start with user root and an empty password unless configured otherwise
-ROOT_NO_PASSWORD = {"Authorization": "Basic " + base64.b64encode(b"root:").decode()}
-
-
-class ClusterCommandError(Exception):
-    """A one-line reason the command failed (exit code 3)."""
+from harness.backends.commands import server_args
+from harness.backends.ports import PortPool
+from harness.cluster_state import (
+    EXIT_HARNESS,
+    EXIT_OK,
+    EXIT_USAGE,
+    ROOT_NO_PASSWORD,
+    ClusterCommandError,
+    load_state,
+    parse_flags,
+    print_view,
+    server_leader,
+    state_path,
+    write_state,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -63,35 +70,8 @@ def register(subparsers: Any) -> None:
     sub.choices["down"].set_defaults(func=cmd_down)
 
 
-def _state_path(state_dir: str) -> str:
-    return os.path.join(state_dir, STATE_FILE)
-
-
-def load_state(state_dir: str) -> dict[str, Any] | None:
-    try:
-        with open(_state_path(state_dir), encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise ClusterCommandError(f"cannot read {_state_path(state_dir)}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ClusterCommandError(f"{_state_path(state_dir)} is not a cluster state file")
-    return data
-
-
 def _nodes(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [*state.get("agents", []), *state.get("servers", [])]
-
-
-def _parse_flags(pairs: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ClusterCommandError(f"--agency-flag expects KEY=VALUE, got {pair!r}")
-        out[key.lstrip("-")] = value
-    return out
 
 
 def _public(state: dict[str, Any]) -> dict[str, Any]:
@@ -105,11 +85,15 @@ def _public(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def start_agents(
-    state_dir: str, count: int, flags: dict[str, str], taken: set[int]
+    state_dir: str, count: int, flags: dict[str, str], pool: PortPool
 ) -> list[dict[str, Any]]:
-    """Spawn ``count`` agents that know each other; their records (not yet waited for)."""
+    """Spawn ``count`` agents that know each other; their records (not yet waited for).
+
+    Each agent inherits the lock of its port, so the port stays claimed
+    against other harness processes for as long as the agent runs.
+    """
     ids = [f"a{i + 1}" for i in range(count)]
-    ports = {i: procs.free_port(taken) for i in ids}
+    ports = {i: pool.take() for i in ids}
     urls = {i: f"http://127.0.0.1:{ports[i]}" for i in ids}
     out = []
     for ident in ids:
@@ -118,7 +102,7 @@ def start_agents(
         extra = {"clock-file": os.path.join(node_dir, "clock.json"), **flags}
         peers = {p: urls[p] for p in ids if p != ident}
         cmd = procs.agent_command(ident, ports[ident], peers, os.path.join(node_dir, "data"), extra)
-        pid = procs.spawn(cmd, log_path)
+        pid = procs.spawn(cmd, log_path, keep_fds=[pool.lock_fd(ports[ident])])
         out.append(
             {"id": ident, "url": urls[ident], "pid": pid, "port": ports[ident], "log": log_path}
         )
@@ -126,37 +110,31 @@ def start_agents(
 
 
 def start_servers(
-    state_dir: str, count: int, agency: list[str], replication: str, taken: set[int]
+    state_dir: str, count: int, agency: list[str], replication: str, pool: PortPool
 ) -> list[dict[str, Any]]:
+    """Spawn ``count`` servers; like agents, each keeps its port's lock while it runs."""
     out = []
-    ports = {f"s{k + 1}": procs.free_port(taken) for k in range(count)}
+    ports = {f"s{k + 1}": pool.take() for k in range(count)}
     for ident, port in ports.items():
         node_dir = os.path.join(state_dir, "nodes", ident)
         url = f"http://127.0.0.1:{port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "cluster.server",
-            "--id",
+        peers = [f"{o}=http://127.0.0.1:{p}" for o, p in ports.items() if o != ident]
+        args = server_args(
             ident,
-            "--listen",
             f"127.0.0.1:{port}",
-            "--advertise",
             url,
-            "--agency",
-            ",".join(agency),
-            "--data-dir",
+            agency,
             os.path.join(node_dir, "data"),
-            "--replication",
             replication,
-            "--clock-file",
             os.path.join(node_dir, "clock.json"),
-        ]
-        for other, other_port in ports.items():
-            if other != ident:
-                cmd += ["--peer", f"{other}=http://127.0.0.1:{other_port}"]
+            peers,
+            flags={},
+            agency_flags={},
+        )
         log_path = os.path.join(node_dir, "node.log")
-        pid = procs.spawn(cmd, log_path)
+        pid = procs.spawn(
+            [sys.executable, "-m", "cluster.server", *args], log_path, keep_fds=[pool.lock_fd(port)]
+        )
         out.append({"id": ident, "url": url, "pid": pid, "port": port, "log": log_path})
     return out
 
@@ -208,6 +186,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         "agents": [],
         "servers": [],
     }
+    pool = PortPool()  # the nodes keep their ports' locks; ours go when `up` ends
     try:
         old = load_state(state_dir)
         if old is not None and any(procs.alive(n["pid"]) for n in _nodes(old)):
@@ -216,34 +195,27 @@ def cmd_up(args: argparse.Namespace) -> int:
             )
         if args.servers > 0 and importlib.util.find_spec("cluster.server.__main__") is None:
             raise ClusterCommandError("servers are not available yet (no cluster.server)")
-        flags = _parse_flags(args.agency_flag)
+        flags = parse_flags(args.agency_flag)
         shutil.rmtree(os.path.join(state_dir, "nodes"), ignore_errors=True)
         os.makedirs(state_dir, exist_ok=True)
-        taken: set[int] = set()
-        state["agents"] = start_agents(state_dir, args.agents, flags, taken)
-        _write_state(state)
+        state["agents"] = start_agents(state_dir, args.agents, flags, pool)
+        write_state(state)
         agency = [a["url"] for a in state["agents"]]
-        state["servers"] = start_servers(state_dir, args.servers, agency, args.replication, taken)
-        _write_state(state)
+        state["servers"] = start_servers(state_dir, args.servers, agency, args.replication, pool)
+        write_state(state)
         _wait_ready(state, time.monotonic() + args.start_timeout)
     except (ClusterCommandError, OSError) as exc:
         for node in _nodes(state):
             procs.stop(node["pid"])
         if state["agents"]:
             with contextlib.suppress(OSError):
-                os.unlink(_state_path(state_dir))
+                os.unlink(state_path(state_dir))
         print(f"afcheck cluster up: {exc}", file=sys.stderr)
         return EXIT_HARNESS
-    _print(_public(state), args.json)
+    finally:
+        pool.release()
+    print_view(_public(state), args.json)
     return EXIT_OK
-
-
-def _write_state(state: dict[str, Any]) -> None:
-    path = _state_path(state["state_dir"])
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(state, fh, indent=2)
-    os.replace(tmp, path)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -278,24 +250,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         pub["mode"] = info.get("mode") if status == 200 and isinstance(info, dict) else None
         for field in ("afRole", "epoch", "lastTick", "leader"):
             pub[field] = info.get(field) if status == 200 and isinstance(info, dict) else None
-    _print(out, args.json)
+    print_view(out, args.json)
     return EXIT_OK
 
 
 def _server_leader(agents: list[dict[str, Any]]) -> str | None:
     """The server named leader in the agency (a linearizable agency read)."""
     leader = agency_leader(agents)
-    url = next((a["url"] for a in agents if a["id"] == leader), None)
-    if url is None:
-        return None
-    key = "/arango/Plan/AsyncReplication/Leader"
-    status, body = procs.http_json(url + "/_api/agency/read", [[key]], time_limit=2.0)
-    if status != 200 or not isinstance(body, list) or not body:
-        return None
-    node: Any = body[0]
-    for part in key.strip("/").split("/"):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node if isinstance(node, str) else None
+    return server_leader(next((a["url"] for a in agents if a["id"] == leader), None))
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -316,19 +278,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     if survivors:
         print(f"afcheck cluster down: still running: {', '.join(survivors)}", file=sys.stderr)
         return EXIT_HARNESS
-    os.unlink(_state_path(state_dir))
+    os.unlink(state_path(state_dir))
     stopped = [n["id"] for n in _nodes(state)]
-    _print({"backend": "local", "state_dir": state_dir, "stopped": stopped}, args.json)
+    print_view({"backend": "local", "state_dir": state_dir, "stopped": stopped}, args.json)
     return EXIT_OK
-
-
-def _print(data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(data))
-        return
-    for kind in ("agents", "servers"):
-        for node in data.get(kind, []):
-            extras = " ".join(f"{k}={v}" for k, v in node.items() if k not in ("id", "url"))
-            print(f"{node['id']} {node['url']} {extras}")
-    if "stopped" in data:
-        print("stopped: " + " ".join(data["stopped"]))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from pathlib import Path
@@ -32,32 +31,21 @@ from harness.backends.docker_engine import (
     labelled,
     remove_run,
 )
+from harness.cluster_state import (
+    EXIT_HARNESS,
+    EXIT_OK,
+    EXIT_USAGE,
+    ROOT_NO_PASSWORD,
+    ClusterCommandError,
+    load_state,
+    parse_flags,
+    print_view,
+    server_leader,
+    state_path,
+    write_state,
+)
 
-EXIT_OK, EXIT_HARNESS, EXIT_USAGE = 0, 3, 4
-STATE_FILE = "cluster.json"
 UP_LIMIT_EXTRA = 120.0  # seconds `up` may take beyond --start-timeout (images, network)
-ROOT_NO_PASSWORD = {"Authorization": "Basic cm9vdDo="}  # root, empty password
-
-
-class DockerClusterError(Exception):
-    """A one-line reason the command failed (exit code 3)."""
-
-
-def _state_path(state_dir: str) -> Path:
-    return Path(state_dir) / STATE_FILE
-
-
-def _load(state_dir: str) -> dict[str, Any] | None:
-    path = _state_path(state_dir)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise DockerClusterError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise DockerClusterError(f"{path} is not a cluster state file")
-    return data
 
 
 def wants_docker(args: argparse.Namespace) -> bool:
@@ -67,8 +55,8 @@ def wants_docker(args: argparse.Namespace) -> bool:
     if getattr(args, "cluster_command", None) == "up":
         return False
     try:
-        state = _load(os.path.abspath(args.state_dir))
-    except DockerClusterError:
+        state = load_state(os.path.abspath(args.state_dir))
+    except ClusterCommandError:
         return False
     return state is not None and state.get("backend") == "docker"
 
@@ -95,18 +83,6 @@ def _public(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _print(data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(data))
-        return
-    for kind in ("agents", "servers"):
-        for node in data.get(kind, []):
-            extras = " ".join(f"{k}={v}" for k, v in node.items() if k not in ("id", "url"))
-            print(f"{node['id']} {node['url']} {extras}")
-    if "stopped" in data:
-        print("stopped: " + " ".join(data["stopped"]))
-
-
 def _run_containers(run_id: str) -> list[dict[str, Any]]:
     client = connect()
     try:
@@ -117,7 +93,7 @@ def _run_containers(run_id: str) -> list[dict[str, Any]]:
 
 
 def _refuse_if_up(state_dir: str) -> None:
-    old = _load(state_dir)
+    old = load_state(state_dir)
     if old is None:
         return
     if old.get("backend") == "docker":
@@ -126,7 +102,7 @@ def _refuse_if_up(state_dir: str) -> None:
         nodes = [*old.get("agents", []), *old.get("servers", [])]
         up = any(isinstance(n.get("pid"), int) and procs.alive(n["pid"]) for n in nodes)
     if up:
-        raise DockerClusterError(
+        raise ClusterCommandError(
             f"a cluster is already up in {state_dir}; run `afcheck cluster down` first"
         )
 
@@ -164,23 +140,6 @@ async def _start(args: argparse.Namespace, state_dir: str, flags: dict[str, str]
     }
 
 
-def _write_state(state: dict[str, Any]) -> None:
-    path = _state_path(state["state_dir"])
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _parse_flags(pairs: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise DockerClusterError(f"--agency-flag expects KEY=VALUE, got {pair!r}")
-        out[key.lstrip("-")] = value
-    return out
-
-
 def cmd_up(args: argparse.Namespace) -> int:
     state_dir = os.path.abspath(args.state_dir)
     if args.servers < 1:
@@ -189,16 +148,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     try:
-        flags = _parse_flags(args.agency_flag)
+        flags = parse_flags(args.agency_flag)
         _refuse_if_up(state_dir)
         os.makedirs(state_dir, exist_ok=True)
         state = asyncio.run(_start(args, state_dir, flags))
-        _write_state(state)
-    except (DockerClusterError, DockerError, OSError, TimeoutError, ValueError) as exc:
+        write_state(state)
+    except (ClusterCommandError, DockerError, OSError, TimeoutError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"afcheck cluster up: {reason}", file=sys.stderr)
         return EXIT_HARNESS
-    _print(_public(state), args.json)
+    print_view(_public(state), args.json)
     return EXIT_OK
 
 
@@ -222,26 +181,13 @@ def _agency_view(agents: list[dict[str, Any]]) -> tuple[dict[str, Any], str | No
     return views, leader_url
 
 
-def _server_leader(agency_url: str | None) -> str | None:
-    if agency_url is None:
-        return None
-    key = "/arango/Plan/AsyncReplication/Leader"
-    status, body = procs.http_json(agency_url + "/_api/agency/read", [[key]], time_limit=2.0)
-    if status != 200 or not isinstance(body, list) or not body:
-        return None
-    node: Any = body[0]
-    for part in key.strip("/").split("/"):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node if isinstance(node, str) else None
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     try:
-        state = _load(os.path.abspath(args.state_dir))
+        state = load_state(os.path.abspath(args.state_dir))
         if state is None:
-            raise DockerClusterError(f"no cluster in {args.state_dir}")
+            raise ClusterCommandError(f"no cluster in {args.state_dir}")
         states = _container_states(str(state["run_id"]))
-    except (DockerClusterError, DockerError, KeyError) as exc:
+    except (ClusterCommandError, DockerError, KeyError) as exc:
         print(f"afcheck cluster status: {exc}", file=sys.stderr)
         return EXIT_HARNESS
     out = _public(state)
@@ -252,7 +198,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         pub["leader"] = cfg.get("leaderId") or None
         pub["role"] = cfg.get("role")
         pub["term"] = cfg.get("term")
-    out["server_leader"] = _server_leader(leader_url)
+    out["server_leader"] = server_leader(leader_url)
     for server, pub in zip(state["servers"], out["servers"], strict=True):
         status, info = procs.http_json(
             server["direct_url"] + "/_admin/server/role", time_limit=1.0, headers=ROOT_NO_PASSWORD
@@ -261,7 +207,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         pub["state"] = states.get(server["id"], "missing")
         for field in ("role", "mode", "afRole", "epoch", "lastTick", "leader"):
             pub[field] = info.get(field) if ok else None
-    _print(out, args.json)
+    print_view(out, args.json)
     return EXIT_OK
 
 
@@ -281,7 +227,7 @@ def _save_logs(client: Any, state: dict[str, Any]) -> None:
 def cmd_down(args: argparse.Namespace) -> int:
     state_dir = os.path.abspath(args.state_dir)
     try:
-        state = _load(state_dir)
+        state = load_state(state_dir)
         if state is None:
             print(f"afcheck cluster down: no cluster in {args.state_dir}", file=sys.stderr)
             return EXIT_OK
@@ -293,7 +239,7 @@ def cmd_down(args: argparse.Namespace) -> int:
             left, networks = labelled(client, f"{LABEL_RUN}={run_id}")
         finally:
             client.close()
-    except (DockerClusterError, DockerError, KeyError, OSError) as exc:
+    except (ClusterCommandError, DockerError, KeyError, OSError) as exc:
         print(f"afcheck cluster down: {exc}", file=sys.stderr)
         return EXIT_HARNESS
     if left or networks:
@@ -301,9 +247,9 @@ def cmd_down(args: argparse.Namespace) -> int:
         names += [str(n.get("Name")) for n in networks]
         print(f"afcheck cluster down: still present: {', '.join(names)}", file=sys.stderr)
         return EXIT_HARNESS
-    _state_path(state_dir).unlink()
+    os.unlink(state_path(state_dir))
     stopped = sorted(str(name).rsplit("-", 1)[-1] for name in removed.containers)
-    _print(
+    print_view(
         {"backend": "docker", "state_dir": state_dir, "run_id": run_id, "stopped": stopped},
         args.json,
     )

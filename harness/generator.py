@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.protocols import Client, Completion, Invocation, OpSource
+from harness.protocols import ATTEMPT_MONO_NS, Client, Completion, Invocation, OpSource
 
 Sink = Callable[[dict[str, Any]], None]
 
@@ -96,7 +96,11 @@ class Recorder:
         if done.dirty is not None:
             op["dirty"] = done.dirty
         op.update(inv.meta)
-        op.update(done.extra)
+        extra = dict(done.extra)
+        sent = extra.pop(ATTEMPT_MONO_NS, None)
+        if isinstance(sent, int):
+            op["attempt_time"] = sent - self.start_ns
+        op.update(extra)
         return self.record(op)
 
 

@@ -4,6 +4,12 @@ Each node runs in its own session (process group), with stdout and stderr
 appended to its log file, so it outlives the command that started it and a
 signal to the group reaches all of it. Used by ``afcheck cluster`` and the
 agency tests and benchmark.
+
+Ports come from :class:`harness.backends.ports.PortPool`, the lock-file pool
+every backend draws from, so parallel harness processes do not pick the same
+port. :func:`free_port` claims a port only while choosing it; a caller whose
+node must keep its port reserved takes it from a pool itself and hands the
+lock to the node with ``spawn(..., keep_fds=[pool.lock_fd(port)])``.
 """
 
 from __future__ import annotations
@@ -11,39 +17,44 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from typing import Any
 
-PORT_LOW, PORT_HIGH = 20000, 32000  # below the kernel's ephemeral range
-_rng = random.Random()
+from harness.backends.ports import PortPool
 
 
 def free_port(taken: set[int] | None = None) -> int:
-    """A TCP port on 127.0.0.1 that is free now (not in ``taken``)."""
-    for _ in range(1000):
-        port = _rng.randrange(PORT_LOW, PORT_HIGH)
-        if taken is not None and port in taken:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        if taken is not None:
-            taken.add(port)
-        return port
+    """A TCP port on 127.0.0.1 that is free now, not in ``taken`` nor claimed by a PortPool."""
+    pool = PortPool()
+    try:
+        for _ in range(1000):
+            port = pool.take()
+            if taken is None or port not in taken:
+                if taken is not None:
+                    taken.add(port)
+                return port
+    finally:
+        pool.release()
     raise RuntimeError("no free TCP port found on 127.0.0.1")
 
 
-def spawn(cmd: list[str], log_path: str, env: dict[str, str] | None = None) -> int:
-    """Start ``cmd`` in a new session, output appended to ``log_path``; its pid."""
+def spawn(
+    cmd: list[str],
+    log_path: str,
+    env: dict[str, str] | None = None,
+    keep_fds: Sequence[int] = (),
+) -> int:
+    """Start ``cmd`` in a new session, output appended to ``log_path``; its pid.
+
+    ``keep_fds`` are passed on to the child (e.g. a port's lock, see
+    :meth:`harness.backends.ports.PortPool.lock_fd`).
+    """
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -53,6 +64,7 @@ def spawn(cmd: list[str], log_path: str, env: dict[str, str] | None = None) -> i
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env={**os.environ, **(env or {})},
+            pass_fds=tuple(keep_fds),
         )
     proc.returncode = 0  # detached on purpose: silence Popen's "still running" warning
     return proc.pid

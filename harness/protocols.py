@@ -24,6 +24,11 @@ OpType = Literal["invoke", "ok", "fail", "info"]
 CompletionType = Literal["ok", "fail", "info"]
 
 
+# Completion.extra key: monotonic ns at which the answered attempt was sent; the
+# recorder turns it into the history's ``attempt_time`` (ns since test start)
+ATTEMPT_MONO_NS = "attempt_mono_ns"
+
+
 @dataclass(frozen=True)
 class Invocation:
     """One operation a worker is about to perform (Jepsen's ``:invoke``)."""

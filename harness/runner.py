@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness import observe, promises
+from harness.backends import make_backend
 from harness.backends.base import Backend, ClusterSpec
 from harness.checks import combined_validity, run_checkers
 from harness.client import ArangoClient, server_addresses
@@ -42,7 +43,8 @@ from harness.run_files import (
     read_jsonl,
     write_json,
 )
-from harness.wiring import export_edn, make_backend, make_schedule, render_report
+from harness.wiring import export_edn, make_schedule
+from reports.render import render_report
 
 ROLE_SAMPLE_S = 0.25
 # progress(elapsed_s, time_limit_s, counts by completion type)

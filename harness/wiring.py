@@ -1,12 +1,11 @@
-"""Where the runner meets the other parts: backends, nemesis schedules, EDN, reports.
+"""Where the runner meets the nemesis and the exports: fault schedules, EDN.
 
-Backends, faults and the report renderer are found by name here, so the
-runner itself stays a plain sequence of steps.
+The runner itself stays a plain sequence of steps; the backend comes from
+:func:`harness.backends.make_backend`.
 """
 
 from __future__ import annotations
 
-import importlib
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,39 +14,12 @@ from harness.backends.base import Backend, Isolating
 from harness.generator import Recorder
 from harness.history import ops_from_dicts, write_edn
 from harness.run_files import JsonlFile, read_jsonl
+from nemesis.base import NemesisContext
+from nemesis.registry import FAULTS, NEEDS_ISOLATION
+from nemesis.schedule import NemesisSchedule
 
 if TYPE_CHECKING:
     from harness.runner import RunConfig
-
-BACKENDS = {
-    "local": ("harness.backends.local", "LocalBackend"),
-    "docker": ("harness.backends.docker", "DockerBackend"),
-}
-
-
-class WiringError(RuntimeError):
-    """A part the run needs is missing (unknown backend, nemesis, renderer)."""
-
-
-def make_backend(name: str) -> Backend:
-    try:
-        module, cls = BACKENDS[name]
-    except KeyError:
-        raise WiringError(f"unknown backend {name!r} (known: {', '.join(BACKENDS)})") from None
-    try:
-        backend: Backend = getattr(importlib.import_module(module), cls)()
-    except (ImportError, AttributeError) as exc:
-        raise WiringError(f"backend {name!r} is not available: {exc}") from exc
-    return backend
-
-
-def fault_factories() -> dict[str, Any]:
-    """``nemesis.registry.FAULTS``: fault name -> factory."""
-    try:
-        faults: dict[str, Any] = importlib.import_module("nemesis.registry").FAULTS
-    except (ImportError, AttributeError) as exc:
-        raise WiringError(f"the fault registry is not available: {exc}") from exc
-    return faults
 
 
 def make_schedule(
@@ -56,17 +28,14 @@ def make_schedule(
     rng: random.Random,
     recorder: Recorder,
     files: dict[str, JsonlFile],
-) -> Any:
+) -> NemesisSchedule:
     """A :class:`nemesis.schedule.NemesisSchedule` that logs into the run's files."""
-    schedule_mod = importlib.import_module("nemesis.schedule")
-    base = importlib.import_module("nemesis.base")
-    factories = fault_factories()
+    factories = dict(FAULTS)
     if config.nemesis == "mixed" and not isinstance(backend, Isolating):
         # `mixed` on a backend that cannot disconnect nodes: leave out the
         # isolation faults rather than spend fault windows on skipped cycles
-        needs_isolation = importlib.import_module("nemesis.registry").NEEDS_ISOLATION
-        factories = {k: v for k, v in factories.items() if k not in needs_isolation}
-    names = schedule_mod.NemesisSchedule.faults_for(config.nemesis, factories)
+        factories = {k: v for k, v in factories.items() if k not in NEEDS_ISOLATION}
+    names = NemesisSchedule.faults_for(config.nemesis, factories)
 
     def on_event(event: str, fid: int, fault: str, info: dict[str, Any]) -> None:
         t = recorder.now()
@@ -93,8 +62,8 @@ def make_schedule(
             }
         )
 
-    ctx = base.NemesisContext(backend, rng, lambda _line: None)
-    return schedule_mod.NemesisSchedule(
+    ctx = NemesisContext(backend, rng, lambda _line: None)
+    return NemesisSchedule(
         names,
         factories,
         ctx,
@@ -116,12 +85,3 @@ def export_edn(run_dir: Path) -> None:
     """``history.edn`` beside ``history.jsonl`` (Jepsen's format)."""
     ops = ops_from_dicts(read_jsonl(run_dir / "history.jsonl"), str(run_dir / "history.jsonl"))
     write_edn(run_dir / "history.edn", ops)
-
-
-def render_report(run_dir: Path) -> Path | None:
-    """Render ``report.html`` with ``reports.render.render_report`` (None if unavailable)."""
-    try:
-        render = importlib.import_module("reports.render").render_report
-    except (ImportError, AttributeError):
-        return None
-    return Path(render(run_dir))

@@ -20,7 +20,14 @@ from reports.svg import Canvas, Scale, tick_label
 WIDTH = 1100
 LEFT = 64
 OUTCOME_COLOURS = {"ok": "#2f6fbf", "fail": "#d6453d", "info": "#f0a020", "pending": "#f0a020"}
-ROLE_COLOURS = {"leader": "#2e9d4f", "follower": "#a9cbe8", "unknown": "#c8c8c8", "down": "#3a3a3a"}
+# "fenced": a leader whose lease expired; it claims nothing and takes no writes
+ROLE_COLOURS = {
+    "leader": "#2e9d4f",
+    "fenced": "#a6d9b3",
+    "follower": "#a9cbe8",
+    "unknown": "#c8c8c8",
+    "down": "#3a3a3a",
+}
 FAULT_PALETTE = ("#e5533c", "#8e5bd0", "#d08a1c", "#1f9c9c", "#c0477d", "#6b8e23")
 UNAVAILABLE = "#b22222"
 

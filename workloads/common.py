@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from harness.client import ArangoClient, Response
-from harness.protocols import Completion
+from harness.protocols import ATTEMPT_MONO_NS, Completion
 
 DUPLICATE_NAME = 1207
 DOCUMENT_NOT_FOUND = 1202
@@ -35,8 +35,17 @@ def doc_path(collection: str, key: str | None = None) -> str:
 
 
 def completion(resp: Response, value: Any) -> Completion:
-    """A completion carrying the response's outcome, node and error."""
-    return Completion(resp.outcome, value, node=resp.node, error=resp.error)
+    """A completion carrying the response's outcome, node and error.
+
+    It also carries when the answered attempt was sent: earlier attempts were
+    refused (a follower, a vacuum) and certainly did not happen, and a cas's
+    read came before it, so the operation took effect after that moment
+    (the split-brain checker bounds acknowledged writes with it).
+    """
+    extra: dict[str, Any] = {}
+    if resp.sent_ns is not None:
+        extra[ATTEMPT_MONO_NS] = resp.sent_ns
+    return Completion(resp.outcome, value, node=resp.node, error=resp.error, extra=extra)
 
 
 def is_not_found(resp: Response) -> bool:

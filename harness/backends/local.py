@@ -23,22 +23,20 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluster.common.clock import Skew, write_skew
-from harness import observe
 from harness.backends import process_group
 from harness.backends.base import CLIENT, ClusterSpec, Node
+from harness.backends.commands import agent_args, server_args
 from harness.backends.ports import PortPool
 from harness.backends.process_group import kill_and_reap, log_tail, signal_group, spawn_group
+from harness.backends.readiness import Readiness
 from harness.net import ToxiproxyNetwork, directed_links
 from harness.toxiproxy import ToxiproxyClient, ToxiproxyServer
 
 STOP_GRACE = 10.0  # seconds a node gets to exit on SIGTERM before SIGKILL
-# a readiness check: the id of a node still awaited, or None when all are ready
-_Check = Callable[[], Awaitable[str | None]]
 
 
 class NodeStartError(RuntimeError):
@@ -148,16 +146,17 @@ class LocalBackend:
             self._procs[a].command = self._agent_command(a, peers)
         for s in servers:
             peers = [f"{t}={via(s, t)}" for t in servers if t != s]
-            agency = ",".join(via(s, a) for a in agents)
+            agency = [via(s, a) for a in agents]
             self._procs[s].command = self._server_command(s, peers, agency)
 
-        deadline = asyncio.get_running_loop().time() + spec.start_timeout
+        ready = self._readiness()
+        deadline = ready.deadline()
         for a in agents:
             self._spawn(a)
-        await self._wait_agency(deadline)
+        await ready.agency(deadline)
         for s in servers:
             self._spawn(s)
-        await self._wait_servers(deadline)
+        await ready.servers(deadline)
 
     def _layout(self, state: Path, node_id: str) -> _Process:
         home = state / "nodes" / node_id
@@ -195,26 +194,27 @@ class LocalBackend:
 
     def _agent_command(self, node_id: str, peers: list[str]) -> list[str]:
         p = self._procs[node_id]
-        cmd = [self.python, "-m", self.agent_module, "--id", node_id]
-        cmd += ["--listen", f"127.0.0.1:{p.listen_port}", "--data-dir", p.node.data_dir]
-        cmd += ["--clock-file", p.node.clock_file]
-        for peer in peers:
-            cmd += ["--peer", peer]
-        return cmd + _flags(self.spec.agency_flags)
+        listen = f"127.0.0.1:{p.listen_port}"
+        args = agent_args(
+            node_id, listen, p.node.data_dir, p.node.clock_file, peers, self.spec.agency_flags
+        )
+        return [self.python, "-m", self.agent_module, *args]
 
-    def _server_command(self, node_id: str, peers: list[str], agency: str) -> list[str]:
+    def _server_command(self, node_id: str, peers: list[str], agency: list[str]) -> list[str]:
         p = self._procs[node_id]
-        cmd = [self.python, "-m", self.server_module, "--id", node_id]
-        cmd += ["--listen", f"127.0.0.1:{p.listen_port}", "--advertise", p.node.url]
-        cmd += ["--agency", agency, "--data-dir", p.node.data_dir]
-        cmd += ["--replication", self.spec.replication, "--clock-file", p.node.clock_file]
-        for peer in peers:
-            cmd += ["--peer", peer]
-        flags = dict(self.spec.server_flags)
-        grace = self.spec.agency_flags.get("grace-period")
-        if grace is not None:
-            flags.setdefault("agency-grace-period", grace)
-        return cmd + _flags(flags)
+        args = server_args(
+            node_id,
+            f"127.0.0.1:{p.listen_port}",
+            p.node.url,
+            agency,
+            p.node.data_dir,
+            self.spec.replication,
+            p.node.clock_file,
+            peers,
+            self.spec.server_flags,
+            self.spec.agency_flags,
+        )
+        return [self.python, "-m", self.server_module, *args]
 
     def _spawn(self, node_id: str) -> None:
         p = self._proc(node_id)
@@ -229,69 +229,22 @@ class LocalBackend:
 
     # -- readiness ---------------------------------------------------------
 
-    def _fail(self, node_id: str, reason: str) -> NodeStartError:
+    async def _fail(self, node_id: str, reason: str) -> NodeStartError:
         p = self._proc(node_id)
         return NodeStartError(
             f"local backend: {node_id} {reason}; last lines of {p.node.log_path}:\n"
             + log_tail(p.node.log_path)
         )
 
-    def _check_alive(self, node_ids: list[str]) -> None:
+    async def _check_alive(self, node_ids: list[str]) -> None:
         for node_id in node_ids:
             proc = self._proc(node_id).proc
             if proc is None or proc.poll() is not None:
                 code = None if proc is None else proc.returncode
-                raise self._fail(node_id, f"exited during start-up (exit code {code})")
+                raise await self._fail(node_id, f"exited during start-up (exit code {code})")
 
-    async def _until(self, deadline: float, what: str, check: _Check) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            waiting = await check()
-            if not waiting:
-                return
-            if loop.time() > deadline:
-                raise self._fail(waiting, f"{what} within {self.spec.start_timeout:g} s")
-            await asyncio.sleep(0.1)
-
-    async def _wait_agency(self, deadline: float) -> None:
-        agents = [n.id for n in self.nodes() if n.kind == "agent"]
-
-        async def check() -> str | None:
-            self._check_alive(agents)
-            configs = await observe.agency_configs(self)
-            silent = [a for a in agents if configs.get(a) is None]
-            if silent:
-                return silent[0]
-            return None if observe.leader_from_configs(configs.values()) else agents[0]
-
-        await self._until(deadline, "did not answer or no agency leader was elected", check)
-
-    async def _wait_servers(self, deadline: float) -> None:
-        servers = [n.id for n in self.nodes() if n.kind == "server"]
-
-        async def check() -> str | None:
-            self._check_alive(servers)
-            roles = await observe.server_roles(self)
-            down = [r["node"] for r in roles if r["role"] == "down"]
-            if down:
-                return str(down[0])
-            return None if any(r["role"] == "leader" for r in roles) else servers[0]
-
-        await self._until(deadline, "did not answer, or no server became leader,", check)
-
-    async def _wait_answers(self, node_id: str) -> None:
-        node = self.node(node_id)
-        deadline = asyncio.get_running_loop().time() + self.spec.start_timeout
-
-        async def check() -> str | None:
-            self._check_alive([node_id])
-            if node.kind == "agent":
-                configs = await observe.agency_configs(self)
-                return None if configs.get(node_id) is not None else node_id
-            roles = {r["node"]: r for r in await observe.server_roles(self)}
-            return None if roles[node_id]["role"] != "down" else node_id
-
-        await self._until(deadline, "did not answer after a restart", check)
+    def _readiness(self) -> Readiness:
+        return Readiness(self, self.spec.start_timeout, self._check_alive, self._fail)
 
     # -- whole-node faults -------------------------------------------------
 
@@ -309,7 +262,7 @@ class LocalBackend:
 
     async def start_node(self, node_id: str) -> None:
         self._spawn(node_id)
-        await self._wait_answers(node_id)
+        await self._readiness().node(node_id)
 
     async def restart(self, node_id: str) -> None:
         await self.stop(node_id)
@@ -384,10 +337,3 @@ def _fresh_state_dir(path: str) -> Path:
     shutil.rmtree(state / "nodes", ignore_errors=True)
     state.mkdir(parents=True, exist_ok=True)
     return state
-
-
-def _flags(flags: dict[str, str]) -> list[str]:
-    out: list[str] = []
-    for key, value in flags.items():
-        out += [f"--{key.lstrip('-')}", str(value)]
-    return out

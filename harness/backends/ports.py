@@ -70,6 +70,15 @@ class PortPool:
             return port
         raise RuntimeError(f"no free port on 127.0.0.1 in [{LOW}, {self._high})")
 
+    def lock_fd(self, port: int) -> int:
+        """The descriptor holding a claimed port's lock.
+
+        A child process that inherits it (``pass_fds``) keeps the claim alive
+        after :meth:`release` here, until the child exits: the way a detached
+        node keeps its port reserved for as long as it runs.
+        """
+        return self._locks[port].fileno()
+
     def taken(self) -> list[int]:
         return sorted(self._locks)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness import procs
+from harness.backends.ports import LOCK_DIR
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -61,3 +64,34 @@ def test_up_status_down_leaves_nothing_running(tmp_path: Path) -> None:
 def test_up_rejects_bad_sizes(tmp_path: Path) -> None:
     bad = _afcheck("up", "--agents", "4", "--state-dir", str(tmp_path))
     assert bad.returncode == 4 and bad.stderr.count("\n") == 1
+
+
+def _claimed(port: int) -> bool:
+    """Another PortPool holds the lock of ``port``."""
+    path = os.path.join(LOCK_DIR, f"{port}.lock")
+    with open(path, "a+", encoding="ascii") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
+def test_ports_stay_claimed_while_the_cluster_lives(tmp_path: Path) -> None:
+    state = str(tmp_path / "cluster")
+    up = _afcheck("up", "--agents", "1", "--servers", "0", "--json", "--state-dir", state)
+    pids: list[int] = []
+    ports: list[int] = []
+    try:
+        assert up.returncode == 0, up.stderr
+        pids = [a["pid"] for a in json.loads(up.stdout)["agents"]]
+        with open(os.path.join(state, "cluster.json"), encoding="utf-8") as fh:
+            ports = [a["port"] for a in json.load(fh)["agents"]]
+        assert ports and all(_claimed(p) for p in ports)
+    finally:
+        down = _afcheck("down", "--state-dir", state)
+        for pid in pids:
+            procs.stop(pid)
+    assert down.returncode == 0, down.stderr
+    assert not any(_claimed(p) for p in ports)

@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from harness.generator import GeneratorConfig, Recorder, run_final, run_generator, worker_rng
-from harness.protocols import Completion, Invocation
+from harness.protocols import ATTEMPT_MONO_NS, Completion, Invocation
 from workloads.register import RegisterConfig, RegisterOps
 from workloads.set import SetConfig, SetOps
 
@@ -42,7 +42,7 @@ def _run(cfg: GeneratorConfig, client: Any = None) -> list[dict[str, Any]]:
 
 
 def test_history_pairs_and_process_retirement() -> None:
-    ops = _run(GeneratorConfig(concurrency=3, rate=0, time_limit=0.3))
+    ops = _run(GeneratorConfig(concurrency=3, rate=0, time_limit=1.0))
     assert [o["index"] for o in ops] == list(range(len(ops)))
     assert all(ops[i]["time"] <= ops[i + 1]["time"] for i in range(len(ops) - 1))
     open_: dict[int, dict[str, Any]] = {}
@@ -59,9 +59,22 @@ def test_history_pairs_and_process_retirement() -> None:
             if op["type"] == "info":
                 retired.add(p)
     assert retired, "some op should have ended info"
-    # a retired worker continues as process + concurrency
-    assert all((p + 3) in {o["process"] for o in ops} or p >= max(retired) for p in retired)
+    # a retired worker continues as process + concurrency (unless the time
+    # limit came first: its retirement is then among the last completions)
+    processes = {o["process"] for o in ops}
+    last_completions = {o["process"] for o in ops[-6:] if o["type"] != "invoke"}
+    assert all((p + 3) in processes or p in last_completions for p in retired)
     assert not open_
+
+
+def test_completion_attempt_time_is_relative_to_the_test_start() -> None:
+    """The answered attempt's send time (monotonic ns) becomes ``attempt_time``."""
+    ops: list[dict[str, Any]] = []
+    rec = Recorder(ops.append, start_ns=1_000)
+    inv = Invocation("add", 1)
+    rec.invoke(0, inv)
+    rec.complete(0, inv, Completion("ok", 1, node="s2", extra={ATTEMPT_MONO_NS: 5_000}))
+    assert ops[1]["attempt_time"] == 4_000 and "attempt_mono_ns" not in ops[1]
 
 
 def test_rate_limit_bounds_invocations() -> None:
