@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from dataclasses import asdict
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from harness.client import ArangoClient, Response
-from harness.protocols import ATTEMPT_MONO_NS, Completion
+from harness.protocols import ATTEMPT_MONO_NS, Completion, Invocation
 
 DUPLICATE_NAME = 1207
 DOCUMENT_NOT_FOUND = 1202
@@ -50,3 +51,38 @@ def completion(resp: Response, value: Any) -> Completion:
 
 def is_not_found(resp: Response) -> bool:
     return resp.status == 404 and resp.error_num == DOCUMENT_NOT_FOUND
+
+
+class CollectionConfig(Protocol):
+    """A workload's configuration dataclass: it names the collection it uses."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    collection: str
+
+
+C = TypeVar("C", bound=CollectionConfig)
+
+
+class CollectionWorkload(Generic[C]):
+    """What every workload over one collection shares: its config, set-up and description.
+
+    A workload names its checkers and supplies ``ops()`` and ``client()``.
+    """
+
+    name = "workload"
+    checker_names: tuple[str, ...] = ()
+
+    def __init__(self, config: C) -> None:
+        self.cfg = config
+
+    def checkers(self) -> list[str]:
+        return list(self.checker_names)
+
+    def final_ops(self) -> list[Invocation]:
+        return []
+
+    async def setup(self, http: ArangoClient) -> None:
+        await ensure_collection(http, self.cfg.collection)
+
+    def config(self) -> dict[str, Any]:
+        return {"workload": self.name, **asdict(self.cfg)}

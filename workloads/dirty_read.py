@@ -12,12 +12,17 @@ reads of values never written or rolled back.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from harness.client import HEADER_ALLOW_DIRTY, ArangoClient
 from harness.protocols import Client, Completion, Invocation, OpSource
-from workloads.common import completion, doc_path, ensure_collection, is_not_found
+from workloads.common import (
+    CollectionWorkload,
+    completion,
+    doc_path,
+    is_not_found,
+)
 
 
 @dataclass
@@ -88,26 +93,15 @@ class DirtyReadClient:
         return Completion("ok", [key, value], node=resp.node, dirty=resp.dirty)
 
 
-class DirtyReadWorkload:
+class DirtyReadWorkload(CollectionWorkload[DirtyReadConfig]):
     name = "dirty-read"
+    checker_names = ("dirty-reads", "split-brain", "availability")
 
     def __init__(self, config: DirtyReadConfig | None = None) -> None:
-        self.cfg = config or DirtyReadConfig()
-
-    def checkers(self) -> list[str]:
-        return ["dirty-reads", "split-brain", "availability"]
+        super().__init__(config or DirtyReadConfig())
 
     def ops(self) -> OpSource:
         return DirtyReadOps(self.cfg)
 
-    def final_ops(self) -> list[Invocation]:
-        return []
-
     def client(self, http: ArangoClient) -> Client:
         return DirtyReadClient(http, self.cfg.collection)
-
-    async def setup(self, http: ArangoClient) -> None:
-        await ensure_collection(http, self.cfg.collection)
-
-    def config(self) -> dict[str, Any]:
-        return {"workload": self.name, **asdict(self.cfg)}

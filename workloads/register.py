@@ -15,12 +15,17 @@ between.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from harness.client import ArangoClient
 from harness.protocols import Client, Completion, Invocation, OpSource
-from workloads.common import completion, doc_path, ensure_collection, is_not_found
+from workloads.common import (
+    CollectionWorkload,
+    completion,
+    doc_path,
+    is_not_found,
+)
 
 
 @dataclass
@@ -110,26 +115,15 @@ class RegisterClient:
         return completion(resp, value)
 
 
-class RegisterWorkload:
+class RegisterWorkload(CollectionWorkload[RegisterConfig]):
     name = "register"
+    checker_names = ("linearizable", "split-brain", "availability")
 
     def __init__(self, config: RegisterConfig | None = None) -> None:
-        self.cfg = config or RegisterConfig()
-
-    def checkers(self) -> list[str]:
-        return ["linearizable", "split-brain", "availability"]
+        super().__init__(config or RegisterConfig())
 
     def ops(self) -> OpSource:
         return RegisterOps(self.cfg)
 
-    def final_ops(self) -> list[Invocation]:
-        return []
-
     def client(self, http: ArangoClient) -> Client:
         return RegisterClient(http, self.cfg.collection)
-
-    async def setup(self, http: ArangoClient) -> None:
-        await ensure_collection(http, self.cfg.collection)
-
-    def config(self) -> dict[str, Any]:
-        return {"workload": self.name, **asdict(self.cfg)}

@@ -10,12 +10,12 @@ history.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from harness.client import ArangoClient, Response
 from harness.protocols import Client, Completion, Invocation, OpSource
-from workloads.common import completion, doc_path, ensure_collection
+from workloads.common import CollectionWorkload, completion, doc_path
 
 
 @dataclass
@@ -98,26 +98,18 @@ class SetClient:
         )
 
 
-class SetWorkload:
+class SetWorkload(CollectionWorkload[SetConfig]):
     name = "set"
+    checker_names = ("set-full", "split-brain", "availability")
 
     def __init__(self, config: SetConfig | None = None) -> None:
-        self.cfg = config or SetConfig()
-
-    def checkers(self) -> list[str]:
-        return ["set-full", "split-brain", "availability"]
+        super().__init__(config or SetConfig())
 
     def ops(self) -> OpSource:
         return SetOps(self.cfg)
 
-    def final_ops(self) -> list[Invocation]:
-        return [Invocation("read", None)]
-
     def client(self, http: ArangoClient) -> Client:
         return SetClient(http, self.cfg)
 
-    async def setup(self, http: ArangoClient) -> None:
-        await ensure_collection(http, self.cfg.collection)
-
-    def config(self) -> dict[str, Any]:
-        return {"workload": self.name, **asdict(self.cfg)}
+    def final_ops(self) -> list[Invocation]:
+        return [Invocation("read", None)]

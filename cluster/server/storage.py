@@ -71,6 +71,9 @@ class Storage:
             raise StorageOpenError(f"cannot open data file {path}: {exc}") from exc
         self.cache = SchemaCache()
         self._last_tick = int(self._meta("last_tick", "0"))
+        # the tick of the transaction being committed: an upper bound of what
+        # readers on other threads may see until _last_tick catches up
+        self._committing_tick = self._last_tick
         self._epoch = int(self._meta("epoch", "0"))
         if not self.database_exists(SYSTEM_DATABASE):
             self.write(lambda tx: ddl.create_database(tx, SYSTEM_DATABASE))
@@ -111,16 +114,13 @@ class Storage:
         return self._last_tick
 
     def visible_tick(self) -> int:
-        """The last tick as a fresh read snapshot sees it.
+        """At least the tick of everything a read on any thread can see now.
 
-        At least the tick of everything a read that finished before this call
-        could see (``last_tick`` is updated just after the commit, so a read
-        on another thread may briefly see data ahead of it).
+        ``last_tick`` is updated just after the commit, so a read on another
+        thread may briefly see data ahead of it; the writer publishes the
+        committing tick before ``COMMIT`` so no read has to ask SQLite.
         """
-        row = self.read(
-            lambda tx: tx.cur.execute("SELECT v FROM meta WHERE k = 'last_tick'").fetchone()
-        )
-        return max(self._last_tick, 0 if row is None else int(row[0]))
+        return max(self._last_tick, self._committing_tick)
 
     @property
     def epoch(self) -> int:
@@ -149,15 +149,17 @@ class Storage:
                 results = [tx.attempt(op) for op in ops]
                 if tx.tick != self._last_tick:
                     tx.set_meta("last_tick", str(tx.tick))
+                self._committing_tick = tx.tick
                 cur.execute("COMMIT")
             except BaseException:
                 if self._wconn.in_transaction:
                     self._wconn.rollback()
+                self._committing_tick = self._last_tick
                 self.cache.schema_changed()
                 raise
             finally:
                 cur.close()
-            self._last_tick = tx.tick
+            self._last_tick = self._committing_tick = tx.tick
             if tx.schema_changed:
                 self.cache.schema_changed()
             if tx.users_changed:

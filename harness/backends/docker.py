@@ -38,10 +38,11 @@ from pathlib import Path
 
 from cluster.common.clock import Skew, write_skew
 from harness.backends import process_group
-from harness.backends.base import CLIENT, ClusterSpec, Node
+from harness.backends.base import ClusterSpec, Node
 from harness.backends.commands import agent_args, server_args
 from harness.backends.docker_engine import DockerError
 from harness.backends.docker_run import STOP_GRACE, RunEngine
+from harness.backends.node_table import BackendBase, NodeStartError, fresh_state_dir, node_ids
 from harness.backends.readiness import Readiness
 from harness.net import ToxiproxyNetwork, directed_links
 from harness.toxiproxy import ToxiproxyClient, ToxiproxyError
@@ -57,10 +58,6 @@ CONTAINER_CLOCK = f"{CONTAINER_CTL}/clock.json"
 TOXIPROXY_START = 15.0  # seconds Toxiproxy's API gets to answer
 
 
-class NodeStartError(RuntimeError):
-    """A node did not come up in time; names the node and shows the tail of its log."""
-
-
 @dataclass
 class _Container:
     node: Node
@@ -72,7 +69,7 @@ class _Container:
     connected: bool = True
 
 
-class DockerBackend:
+class DockerBackend(BackendBase[_Container]):
     """Implements :class:`harness.backends.base.Backend` with Docker containers."""
 
     name = "docker"
@@ -85,6 +82,7 @@ class DockerBackend:
         toxiproxy_seed: int | None = None,
         call_timeout: float = 30.0,
     ) -> None:
+        super().__init__()
         self.node_image = node_image
         self.toxiproxy_image = toxiproxy_image
         self.store = store
@@ -92,63 +90,15 @@ class DockerBackend:
         self.engine = RunEngine(call_timeout)
         self.run_id = self.engine.run_id
         self.network_name = self.engine.network
-        self.spec = ClusterSpec()
         self.subnet: ipaddress.IPv4Network | None = None
-        self._nodes: dict[str, _Container] = {}
         self._toxiproxy_id: str | None = None
-        self._net: ToxiproxyNetwork | None = None
-        self._skews: dict[str, Skew] = {}
         self._state: Path | None = None
-        self._started = False
 
-    async def __aenter__(self) -> DockerBackend:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.teardown()
-
-    # -- the topology ------------------------------------------------------
-
-    def nodes(self) -> list[Node]:
-        return [c.node for c in self._nodes.values()]
-
-    def node(self, node_id: str) -> Node:
-        return self._container(node_id).node
-
-    def _container(self, node_id: str) -> _Container:
-        try:
-            return self._nodes[node_id]
-        except KeyError:
-            known = ", ".join(self._nodes) or "none"
-            raise KeyError(f"docker backend: no node {node_id!r} (nodes: {known})") from None
-
-    @property
-    def net(self) -> ToxiproxyNetwork:
-        if self._net is None:
-            raise RuntimeError("docker backend: no network (cluster not started, or not proxied)")
-        return self._net
-
-    def skew(self, node_id: str) -> Skew:
-        return self._skews.get(node_id, Skew())
-
-    # -- start -------------------------------------------------------------
-
-    async def start(self, spec: ClusterSpec) -> None:
-        if self._started:
-            raise RuntimeError("docker backend: start() called twice; use a new backend")
-        self._started = True
-        self.spec = spec
+    async def _before_start(self) -> None:
         await self.engine.connect()
-        process_group.register(self)
-        try:
-            await self._start(spec)
-        except BaseException:
-            await self.teardown()
-            raise
 
     async def _start(self, spec: ClusterSpec) -> None:
-        if spec.agents < 1 or spec.servers < 1:
-            raise ValueError("docker backend: need at least one agent and one server")
+        agents, servers = node_ids(spec, self.name)
         if spec.agents > 89 or spec.servers > 89:
             raise ValueError("docker backend: at most 89 agents and 89 servers")
         await self.engine.sweep_stale()
@@ -158,34 +108,19 @@ class DockerBackend:
             node_image, toxiproxy_image = await asyncio.to_thread(ensure_images, self.store)
             self.node_image = self.node_image or node_image
             self.toxiproxy_image = self.toxiproxy_image or toxiproxy_image
-        self._state = _fresh_state_dir(spec.state_dir)
+        self._state = fresh_state_dir(spec.state_dir)
         self.subnet = await self.engine.create_network()
         hosts = list(self.subnet.hosts())
-        agents = [f"a{i}" for i in range(1, spec.agents + 1)]
-        servers = [f"s{i}" for i in range(1, spec.servers + 1)]
         for i, a in enumerate(agents):
-            self._nodes[a] = self._layout(a, str(hosts[10 + i]), AGENT_PORT)
+            self._entries[a] = self._layout(a, str(hosts[10 + i]), AGENT_PORT)
         for i, s in enumerate(servers):
-            self._nodes[s] = self._layout(s, str(hosts[100 + i]), SERVER_PORT)
-
+            self._entries[s] = self._layout(s, str(hosts[100 + i]), SERVER_PORT)
         addr: dict[tuple[str, str], str] = {}
         if spec.proxied:
             addr = await self._start_network(str(hosts[1]), agents, servers)
-        for (src, dst), listen in addr.items():
-            if src == CLIENT:
-                self._nodes[dst].node.url = f"http://{listen}"
-
-        def via(src: str, dst: str) -> str:
-            c = self._nodes[dst]
-            return f"http://{addr.get((src, dst), f'{c.ip}:{c.port}')}"
-
-        for a in agents:
-            peers = [f"{b}={via(a, b)}" for b in agents if b != a]
-            self._nodes[a].command = self._agent_command(a, peers)
-        for s in servers:
-            peers = [f"{t}={via(s, t)}" for t in servers if t != s]
-            agency = [via(s, a) for a in agents]
-            self._nodes[s].command = self._server_command(s, peers, agency)
+        self._assign_commands(
+            agents, servers, addr, lambda dst: f"{self._entries[dst].ip}:{self._entries[dst].port}"
+        )
 
         ready = self._readiness()
         deadline = ready.deadline()
@@ -224,7 +159,7 @@ class DockerBackend:
         self._net = net
         addr: dict[tuple[str, str], str] = {}
         for k, (src, dst) in enumerate(directed_links(agents, servers)):
-            c = self._nodes[dst]
+            c = self._entries[dst]
             listen = f"{toxiproxy_ip}:{LINK_PORT_BASE + k}"
             link = await net.create(src, dst, listen, f"{c.ip}:{c.port}")
             addr[(src, dst)] = link.listen
@@ -257,7 +192,7 @@ class DockerBackend:
                 await asyncio.sleep(0.1)
 
     def _agent_command(self, node_id: str, peers: list[str]) -> list[str]:
-        c = self._nodes[node_id]
+        c = self._entries[node_id]
         args = agent_args(
             node_id,
             f"0.0.0.0:{c.port}",
@@ -270,7 +205,7 @@ class DockerBackend:
         return ["cluster.agency", *args]
 
     def _server_command(self, node_id: str, peers: list[str], agency: list[str]) -> list[str]:
-        c = self._nodes[node_id]
+        c = self._entries[node_id]
         args = server_args(
             node_id,
             f"0.0.0.0:{c.port}",
@@ -286,7 +221,7 @@ class DockerBackend:
         return ["cluster.server", *args]
 
     async def _create_and_start(self, node_id: str) -> None:
-        c = self._container(node_id)
+        c = self._entry(node_id)
         home = str(Path(c.node.data_dir).parent)
         binds = {
             c.node.data_dir: {"bind": CONTAINER_DATA, "mode": "rw"},
@@ -298,14 +233,14 @@ class DockerBackend:
     # -- readiness ---------------------------------------------------------
 
     async def _fail(self, node_id: str, reason: str) -> NodeStartError:
-        c = self._container(node_id)
+        c = self._entry(node_id)
         tail = await self.engine.logs_tail(c.id)
         return NodeStartError(
             f"docker backend: {node_id} ({c.node.container}) {reason}; last log lines:\n{tail}"
         )
 
     async def _state_of(self, node_id: str) -> dict[str, object]:
-        c = self._container(node_id)
+        c = self._entry(node_id)
         if c.id is None:
             return {}
         return await self.engine.state(c.id, node_id)
@@ -324,13 +259,13 @@ class DockerBackend:
     # -- whole-node faults -------------------------------------------------
 
     def _id(self, node_id: str) -> str:
-        c = self._container(node_id)
+        c = self._entry(node_id)
         if c.id is None:
             raise RuntimeError(f"docker backend: {node_id} has no container (cluster not started)")
         return c.id
 
     async def _unpause(self, node_id: str) -> None:
-        c = self._container(node_id)
+        c = self._entry(node_id)
         state = await self._state_of(node_id)
         if state.get("Paused"):
             await self.engine.unpause(self._id(node_id), node_id)
@@ -374,36 +309,31 @@ class DockerBackend:
         if not (await self._state_of(node_id)).get("Running"):
             raise RuntimeError(f"docker backend: cannot pause {node_id}: not running")
         await self.engine.pause(self._id(node_id), node_id)
-        self._container(node_id).paused = True
+        self._entry(node_id).paused = True
 
     async def resume(self, node_id: str) -> None:
         await self._unpause(node_id)
 
     def is_paused(self, node_id: str) -> bool:
-        return self._container(node_id).paused
+        return self._entry(node_id).paused
 
     async def disconnect(self, node_id: str) -> None:
         """Hard isolation: take the container off the run's network (only loopback is left)."""
         await self.engine.disconnect(self._id(node_id), node_id)
-        self._container(node_id).connected = False
+        self._entry(node_id).connected = False
 
     async def connect(self, node_id: str) -> None:
         """Put a disconnected container back on the run's network, at its old address."""
-        c = self._container(node_id)
+        c = self._entry(node_id)
         if not c.connected:
             await self.engine.reconnect(self._id(node_id), node_id, c.ip)
             c.connected = True
 
     def is_connected(self, node_id: str) -> bool:
-        return self._container(node_id).connected
-
-    async def set_clock(self, node_id: str, offset: float, rate: float = 1.0) -> None:
-        skew = Skew(offset, rate)
-        write_skew(self.node(node_id).clock_file, skew)
-        self._skews[node_id] = skew
+        return self._entry(node_id).connected
 
     async def is_running(self, node_id: str) -> bool:
-        if self._container(node_id).id is None:
+        if self._entry(node_id).id is None:
             return False
         return bool((await self._state_of(node_id)).get("Running"))
 
@@ -415,7 +345,7 @@ class DockerBackend:
     def _collect_logs(self, dest_dir: str) -> None:
         if self.engine.client is None:
             return
-        for c in self._nodes.values():
+        for c in self._entries.values():
             if c.id is None:
                 continue
             self.engine.save_log(c.id, Path(c.node.log_path))
@@ -425,32 +355,18 @@ class DockerBackend:
         if self._toxiproxy_id is not None:
             self.engine.save_log(self._toxiproxy_id, Path(dest_dir) / "toxiproxy" / "toxiproxy.log")
 
-    async def teardown(self) -> None:
-        if self._net is not None:
-            with contextlib.suppress(Exception):
-                await self._net.client.close()
-        await asyncio.to_thread(self.teardown_sync)
-
     def teardown_sync(self) -> None:
         """Save node logs, then remove every container and the network of this run (idempotent)."""
         if self.engine.client is None:
             process_group.unregister(self)
             return
-        for c in self._nodes.values():
+        for c in self._entries.values():
             if c.id is not None:
                 with contextlib.suppress(DockerError, OSError):
                     self.engine.save_log(c.id, Path(c.node.log_path))
         try:
             self.engine.remove_all()
         finally:
-            for c in self._nodes.values():
+            for c in self._entries.values():
                 c.paused = False
             process_group.unregister(self)
-
-
-def _fresh_state_dir(path: str) -> Path:
-    """The resolved state directory, without the node folders of an earlier cluster."""
-    state = Path(path).resolve()
-    shutil.rmtree(state / "nodes", ignore_errors=True)
-    state.mkdir(parents=True, exist_ok=True)
-    return state

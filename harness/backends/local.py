@@ -17,7 +17,6 @@ Ctrl-C, an exception or a termination signal leaves nothing running.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
@@ -28,8 +27,9 @@ from pathlib import Path
 
 from cluster.common.clock import Skew, write_skew
 from harness.backends import process_group
-from harness.backends.base import CLIENT, ClusterSpec, Node
+from harness.backends.base import ClusterSpec, Node
 from harness.backends.commands import agent_args, server_args
+from harness.backends.node_table import BackendBase, NodeStartError, fresh_state_dir, node_ids
 from harness.backends.ports import PortPool
 from harness.backends.process_group import kill_and_reap, log_tail, signal_group, spawn_group
 from harness.backends.readiness import Readiness
@@ -37,10 +37,6 @@ from harness.net import ToxiproxyNetwork, directed_links
 from harness.toxiproxy import ToxiproxyClient, ToxiproxyServer
 
 STOP_GRACE = 10.0  # seconds a node gets to exit on SIGTERM before SIGKILL
-
-
-class NodeStartError(RuntimeError):
-    """A node did not come up in time; names the node and shows the tail of its log."""
 
 
 @dataclass
@@ -52,7 +48,7 @@ class _Process:
     paused: bool = False
 
 
-class LocalBackend:
+class LocalBackend(BackendBase[_Process]):
     """Implements :class:`harness.backends.base.Backend` with local child processes."""
 
     name = "local"
@@ -64,90 +60,27 @@ class LocalBackend:
         agent_module: str = "cluster.agency",
         server_module: str = "cluster.server",
     ) -> None:
+        super().__init__()
         self.python = python or sys.executable
         self.agent_module = agent_module
         self.server_module = server_module
         self.toxiproxy_seed = toxiproxy_seed
-        self.spec = ClusterSpec()
-        self._procs: dict[str, _Process] = {}
         self._ports = PortPool()
         self._toxiproxy: ToxiproxyServer | None = None
-        self._net: ToxiproxyNetwork | None = None
-        self._skews: dict[str, Skew] = {}
-        self._started = False
-
-    async def __aenter__(self) -> LocalBackend:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.teardown()
-
-    # -- the topology ------------------------------------------------------
-
-    def nodes(self) -> list[Node]:
-        return [p.node for p in self._procs.values()]
-
-    def node(self, node_id: str) -> Node:
-        return self._proc(node_id).node
-
-    def _proc(self, node_id: str) -> _Process:
-        try:
-            return self._procs[node_id]
-        except KeyError:
-            known = ", ".join(self._procs) or "none"
-            raise KeyError(f"local backend: no node {node_id!r} (nodes: {known})") from None
-
-    @property
-    def net(self) -> ToxiproxyNetwork:
-        if self._net is None:
-            raise RuntimeError("local backend: no network (cluster not started, or not proxied)")
-        return self._net
-
-    def skew(self, node_id: str) -> Skew:
-        """The clock skew last set on a node."""
-        return self._skews.get(node_id, Skew())
 
     # -- start -------------------------------------------------------------
 
-    async def start(self, spec: ClusterSpec) -> None:
-        if self._started:
-            raise RuntimeError("local backend: start() called twice; use a new backend")
-        self._started = True
-        self.spec = spec
-        process_group.register(self)
-        try:
-            await self._start(spec)
-        except BaseException:
-            await self.teardown()
-            raise
-
     async def _start(self, spec: ClusterSpec) -> None:
-        if spec.agents < 1 or spec.servers < 1:
-            raise ValueError("local backend: need at least one agent and one server")
-        state = _fresh_state_dir(spec.state_dir)
-        agents = [f"a{i}" for i in range(1, spec.agents + 1)]
-        servers = [f"s{i}" for i in range(1, spec.servers + 1)]
+        agents, servers = node_ids(spec, self.name)
+        state = fresh_state_dir(spec.state_dir)
         for node_id in agents + servers:
-            self._procs[node_id] = self._layout(state, node_id)
-
+            self._entries[node_id] = self._layout(state, node_id)
         addr: dict[tuple[str, str], str] = {}  # (src, dst) -> host:port src uses for dst
         if spec.proxied:
             addr = await self._start_network(state, agents, servers)
-        for (src, dst), listen in list(addr.items()):
-            if src == CLIENT:
-                self._procs[dst].node.url = f"http://{listen}"
-
-        def via(src: str, dst: str) -> str:
-            hostport = addr.get((src, dst), f"127.0.0.1:{self._procs[dst].listen_port}")
-            return f"http://{hostport}"
-
-        for a in agents:
-            peers = [f"{b}={via(a, b)}" for b in agents if b != a]
-            self._procs[a].command = self._agent_command(a, peers)
-        for s in servers:
-            peers = [f"{t}={via(s, t)}" for t in servers if t != s]
-            agency = [via(s, a) for a in agents]
-            self._procs[s].command = self._server_command(s, peers, agency)
+        self._assign_commands(
+            agents, servers, addr, lambda dst: f"127.0.0.1:{self._entries[dst].listen_port}"
+        )
 
         ready = self._readiness()
         deadline = ready.deadline()
@@ -187,13 +120,13 @@ class LocalBackend:
         addr: dict[tuple[str, str], str] = {}
         for src, dst in directed_links(agents, servers):
             listen = f"127.0.0.1:{self._ports.take()}"
-            upstream = f"127.0.0.1:{self._procs[dst].listen_port}"
+            upstream = f"127.0.0.1:{self._entries[dst].listen_port}"
             link = await net.create(src, dst, listen, upstream)
             addr[(src, dst)] = link.listen
         return addr
 
     def _agent_command(self, node_id: str, peers: list[str]) -> list[str]:
-        p = self._procs[node_id]
+        p = self._entries[node_id]
         listen = f"127.0.0.1:{p.listen_port}"
         args = agent_args(
             node_id, listen, p.node.data_dir, p.node.clock_file, peers, self.spec.agency_flags
@@ -201,7 +134,7 @@ class LocalBackend:
         return [self.python, "-m", self.agent_module, *args]
 
     def _server_command(self, node_id: str, peers: list[str], agency: list[str]) -> list[str]:
-        p = self._procs[node_id]
+        p = self._entries[node_id]
         args = server_args(
             node_id,
             f"127.0.0.1:{p.listen_port}",
@@ -217,7 +150,7 @@ class LocalBackend:
         return [self.python, "-m", self.server_module, *args]
 
     def _spawn(self, node_id: str) -> None:
-        p = self._proc(node_id)
+        p = self._entry(node_id)
         if p.proc is not None and p.proc.poll() is None:
             raise RuntimeError(f"local backend: {node_id} is already running (pid {p.proc.pid})")
         env = dict(os.environ, AFCHECK_CLOCK_FILE=p.node.clock_file, PYTHONUNBUFFERED="1")
@@ -230,7 +163,7 @@ class LocalBackend:
     # -- readiness ---------------------------------------------------------
 
     async def _fail(self, node_id: str, reason: str) -> NodeStartError:
-        p = self._proc(node_id)
+        p = self._entry(node_id)
         return NodeStartError(
             f"local backend: {node_id} {reason}; last lines of {p.node.log_path}:\n"
             + log_tail(p.node.log_path)
@@ -238,7 +171,7 @@ class LocalBackend:
 
     async def _check_alive(self, node_ids: list[str]) -> None:
         for node_id in node_ids:
-            proc = self._proc(node_id).proc
+            proc = self._entry(node_id).proc
             if proc is None or proc.poll() is not None:
                 code = None if proc is None else proc.returncode
                 raise await self._fail(node_id, f"exited during start-up (exit code {code})")
@@ -249,13 +182,13 @@ class LocalBackend:
     # -- whole-node faults -------------------------------------------------
 
     async def kill(self, node_id: str) -> None:
-        p = self._proc(node_id)
+        p = self._entry(node_id)
         if p.proc is not None:
             await asyncio.to_thread(kill_and_reap, p.proc)
         p.paused = False
 
     async def stop(self, node_id: str) -> None:
-        p = self._proc(node_id)
+        p = self._entry(node_id)
         if p.proc is not None:
             await asyncio.to_thread(kill_and_reap, p.proc, STOP_GRACE)
         p.paused = False
@@ -269,28 +202,23 @@ class LocalBackend:
         await self.start_node(node_id)
 
     async def pause(self, node_id: str) -> None:
-        p = self._proc(node_id)
+        p = self._entry(node_id)
         if p.proc is None or p.proc.poll() is not None:
             raise RuntimeError(f"local backend: cannot pause {node_id}: not running")
         signal_group(p.proc, signal.SIGSTOP)
         p.paused = True
 
     async def resume(self, node_id: str) -> None:
-        p = self._proc(node_id)
+        p = self._entry(node_id)
         if p.proc is not None:
             signal_group(p.proc, signal.SIGCONT)
         p.paused = False
 
     def is_paused(self, node_id: str) -> bool:
-        return self._proc(node_id).paused
-
-    async def set_clock(self, node_id: str, offset: float, rate: float = 1.0) -> None:
-        skew = Skew(offset, rate)
-        write_skew(self.node(node_id).clock_file, skew)
-        self._skews[node_id] = skew
+        return self._entry(node_id).paused
 
     async def is_running(self, node_id: str) -> bool:
-        proc = self._proc(node_id).proc
+        proc = self._entry(node_id).proc
         return proc is not None and proc.poll() is None
 
     # -- logs and teardown -------------------------------------------------
@@ -309,19 +237,13 @@ class LocalBackend:
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy2(self._toxiproxy.log_path, target / "toxiproxy.log")
 
-    async def teardown(self) -> None:
-        if self._net is not None:
-            with contextlib.suppress(Exception):
-                await self._net.client.close()
-        await asyncio.to_thread(self.teardown_sync)
-
     def teardown_sync(self) -> None:
         """Kill every node and Toxiproxy, reap them, free the ports (idempotent)."""
-        for p in self._procs.values():
+        for p in self._entries.values():
             if p.proc is not None:
                 signal_group(p.proc, signal.SIGCONT)
                 signal_group(p.proc, signal.SIGKILL)
-        for p in self._procs.values():
+        for p in self._entries.values():
             if p.proc is not None:
                 kill_and_reap(p.proc)
             p.paused = False
@@ -329,11 +251,3 @@ class LocalBackend:
             self._toxiproxy.stop()
         self._ports.release()
         process_group.unregister(self)
-
-
-def _fresh_state_dir(path: str) -> Path:
-    """The resolved state directory, without the node folders of an earlier cluster."""
-    state = Path(path).resolve()
-    shutil.rmtree(state / "nodes", ignore_errors=True)
-    state.mkdir(parents=True, exist_ok=True)
-    return state

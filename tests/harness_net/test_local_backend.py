@@ -84,7 +84,7 @@ def test_start_builds_the_proxied_topology(tmp_path: Path) -> None:
             assert s1.url != s1.direct_url
             assert await answers(s1.url) and await answers(s1.direct_url)
             # s1 was told to reach a2 and s2 through its own proxies
-            cmd = backend._procs["s1"].command
+            cmd = backend._entries["s1"].command
             assert f"http://{links[('s1', 'a2')].listen}" in cmd[cmd.index("--agency") + 1]
             assert f"s2=http://{links[('s1', 's2')].listen}" in cmd
             assert "--advertise" in cmd and s1.url in cmd

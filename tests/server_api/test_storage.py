@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -220,3 +221,31 @@ def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path: Path) -> Non
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageOpenError, match="cannot open data file"):
         Storage(str(bad))
+
+
+def test_visible_tick_bounds_what_concurrent_reads_see(store: Storage) -> None:
+    """A read on another thread never sees data past ``visible_tick()`` (the read barrier's input)."""
+    store.create_collection("_system", "c", {})
+    done = threading.Event()
+    violations: list[tuple[int, int]] = []
+
+    def reader() -> None:
+        while not done.is_set():
+            row = store.read(
+                lambda tx: tx.cur.execute("SELECT v FROM meta WHERE k = 'last_tick'").fetchone()
+            )
+            seen = int(row[0])
+            bound = store.visible_tick()
+            if seen > bound:
+                violations.append((seen, bound))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for i in range(300):
+            store.insert("_system", "c", {"_key": f"k{i}"})
+    finally:
+        done.set()
+        thread.join(timeout=10)
+    assert not violations
+    assert store.visible_tick() == store.last_tick()
