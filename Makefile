@@ -20,7 +20,7 @@ setup: $(STAMP)
 
 # a `set` workload under `partition-leader` on a local async cluster; prints the report path
 demo: setup
-	$(PY) -m harness.demo
+	$(PY) -m harness.cli.demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cluster harness workloads nemesis reports tests

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.runner import RunResult
-from nemesis.schedule import PROFILES
+from harness.core.runner import RunResult
+from harness.core.schedule import PROFILES
 from nemesis.suite import Case, run_case
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nemesis.base import Fault
-from nemesis.clock import ClockBump, ClockStrobe
-from nemesis.isolate import IsolateAgencyLeader, IsolateLeader
-from nemesis.kill import KillAgencyLeader, KillLeader, KillRandom
-from nemesis.network import FlakyNetwork, SlowNetwork
-from nemesis.partition import (
+from nemesis.faults.base import Fault
+from nemesis.faults.clock import ClockBump, ClockStrobe
+from nemesis.faults.isolate import IsolateAgencyLeader, IsolateLeader
+from nemesis.faults.kill import KillAgencyLeader, KillLeader, KillRandom
+from nemesis.faults.network import FlakyNetwork, SlowNetwork
+from nemesis.faults.partition import (
     Bridge,
     PartitionAgencyMinority,
     PartitionClientLeader,
@@ -17,7 +17,7 @@ from nemesis.partition import (
     PartitionMajoritiesRing,
     PartitionRandomHalves,
 )
-from nemesis.pause import PauseAgencyLeader, PauseLeader
+from nemesis.faults.pause import PauseAgencyLeader, PauseLeader
 
 FAULTS: dict[str, Callable[[], Fault]] = {
     "partition-leader": PartitionLeader,

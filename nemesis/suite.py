@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from harness.runner import RunConfig, RunResult, run_test
-from nemesis.schedule import PROFILES
+from harness.core.runner import RunConfig, RunResult, run_test
+from harness.core.schedule import PROFILES
 from workloads.registry import make_workload
 
 

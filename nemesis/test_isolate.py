@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.runner import RunResult
+from harness.core.runner import RunResult
 from nemesis.suite import Case, assert_promises, params
 
 CASES = [

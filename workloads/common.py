@@ -6,8 +6,8 @@ import asyncio
 from dataclasses import asdict
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from harness.client import ArangoClient, Response
-from harness.protocols import ATTEMPT_MONO_NS, Completion, Invocation
+from harness.core.client import ArangoClient, Response
+from harness.core.protocols import ATTEMPT_MONO_NS, Completion, Invocation
 
 DUPLICATE_NAME = 1207
 DOCUMENT_NOT_FOUND = 1202

@@ -15,8 +15,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from harness.client import HEADER_ALLOW_DIRTY, ArangoClient
-from harness.protocols import Client, Completion, Invocation, OpSource
+from harness.core.client import HEADER_ALLOW_DIRTY, ArangoClient
+from harness.core.protocols import Client, Completion, Invocation, OpSource
 from workloads.common import (
     CollectionWorkload,
     completion,

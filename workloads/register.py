@@ -18,8 +18,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from harness.client import ArangoClient
-from harness.protocols import Client, Completion, Invocation, OpSource
+from harness.core.client import ArangoClient
+from harness.core.protocols import Client, Completion, Invocation, OpSource
 from workloads.common import (
     CollectionWorkload,
     completion,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.protocols import Workload
+from harness.core.protocols import Workload
 from workloads.dirty_read import DirtyReadWorkload
 from workloads.register import RegisterWorkload
 from workloads.set import SetWorkload

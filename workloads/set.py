@@ -13,8 +13,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from harness.client import ArangoClient, Response
-from harness.protocols import Client, Completion, Invocation, OpSource
+from harness.core.client import ArangoClient, Response
+from harness.core.protocols import Client, Completion, Invocation, OpSource
 from workloads.common import CollectionWorkload, completion, doc_path
 
 

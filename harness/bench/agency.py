@@ -30,7 +30,7 @@ from typing import Any
 
 import aiohttp
 
-from harness import procs
+from harness.infra import procs
 
 TARGET_WRITES_PER_S = 300.0
 TARGET_WRITE_P99_MS = 100.0

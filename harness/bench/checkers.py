@@ -22,7 +22,7 @@ from typing import Any
 from harness.bench.histories import register_history, set_history
 from harness.checkers.linearizable import check_linearizable
 from harness.checkers.set_full import check_set_full
-from harness.history import pair_ops
+from harness.core.history import pair_ops
 
 LINEARIZABLE_TARGET_S = 5.0
 SET_FULL_TARGET_S = 10.0

@@ -23,11 +23,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-from harness.backends.base import Backend, ClusterSpec
-from harness.backends.docker import DockerBackend
-from harness.backends.docker_engine import engine_answers
-from harness.backends.local import LocalBackend
-from harness.images import BASE_SCRIPT, build_images, ensure_images
+from harness.infra.backends.base import Backend, ClusterSpec
+from harness.infra.backends.docker import DockerBackend
+from harness.infra.backends.docker_engine import engine_answers
+from harness.infra.backends.local import LocalBackend
+from harness.infra.images import BASE_SCRIPT, build_images, ensure_images
 
 BENCH_BASE_TAG = "afcheck-base:bench"
 

@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.generator import GeneratorConfig, Recorder, run_generator
-from harness.history import HistoryWriter
-from harness.protocols import Completion, Invocation
+from harness.core.generator import GeneratorConfig, Recorder, run_generator
+from harness.core.history import HistoryWriter
+from harness.core.protocols import Completion, Invocation
 
 TARGET_OPS_S = 5000.0
 

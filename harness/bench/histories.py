@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from harness.history import Op
+from harness.core.history import Op
 
 _STEP_NS = 1_000_000  # mean spacing of invocations per process
 

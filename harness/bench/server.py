@@ -39,8 +39,8 @@ from typing import Any
 
 import aiohttp
 
-from harness import procs
 from harness.bench.agency import LocalAgency, percentile
+from harness.infra import procs
 
 TARGET_INSERTS_PER_S = 1500.0
 TARGET_FAILOVER_P50_S = 3.0

@@ -32,7 +32,7 @@ from harness.checkers.base import (
     fault_windows,
     role_samples,
 )
-from harness.history import Op
+from harness.core.history import Op
 
 NAME = "availability"
 DEFAULT_THRESHOLD_NS = 1_000_000_000

@@ -1,6 +1,6 @@
 """What every checker returns, and the run-side inputs checkers may read.
 
-Checkers are pure functions of a history (a list of :class:`~harness.history.Op`),
+Checkers are pure functions of a history (a list of :class:`~harness.core.history.Op`),
 optionally with fault windows from ``nemesis.jsonl`` and role samples from
 ``roles.jsonl``. They return a :class:`CheckResult`: ``valid`` is ``True``,
 ``False`` or ``"unknown"`` (Jepsen's three values), plus evidence under the
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from harness.history import Op, ops_from_dicts
+from harness.core.history import Op, ops_from_dicts
 
 Validity = bool | Literal["unknown"]
 UNKNOWN: Literal["unknown"] = "unknown"

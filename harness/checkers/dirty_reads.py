@@ -40,7 +40,7 @@ from harness.checkers.base import (
     quantiles,
     role_samples,
 )
-from harness.history import Op, OpPair, pair_ops
+from harness.core.history import Op, OpPair, pair_ops
 
 NAME = "dirty-reads"
 STALE_LIST_CAP = 100

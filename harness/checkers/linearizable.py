@@ -39,7 +39,7 @@ from typing import Any
 
 from harness.checkers.base import UNKNOWN, CheckResult, Validity, as_ops
 from harness.checkers.models import IMPOSSIBLE, Model, get_model
-from harness.history import Op, OpPair, pair_ops
+from harness.core.history import Op, OpPair, pair_ops
 
 NAME = "linearizable"
 NEVER = 1 << 62  # the return position of an op that may take effect at any later time

@@ -45,7 +45,7 @@ from harness.checkers.base import (
     fault_windows,
     quantiles,
 )
-from harness.history import Op
+from harness.core.history import Op
 
 NAME = "set-full"
 LATENCY_POINTS = (0, 0.5, 0.95, 0.99, 1)

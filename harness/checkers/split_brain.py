@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.checkers.base import CheckResult, RoleSample, Validity, as_ops, role_samples
-from harness.history import Op, pair_ops
+from harness.core.history import Op, pair_ops
 
 NAME = "split-brain"
 WRITE_FUNCTIONS = frozenset({"write", "cas", "add", "append", "insert", "update", "delete"})

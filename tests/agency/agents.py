@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import procs
+from harness.infra import procs
 from tests.agency.relay import Relay
 
 FAST = {

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import threading
 
-from harness import procs
+from harness.infra import procs
 
 
 class Relay:

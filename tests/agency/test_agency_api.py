@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness import procs
+from harness.infra import procs
 from tests.agency.agents import AgencyCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import procs
-from harness.backends.ports import LOCK_DIR
+from harness.infra import procs
+from harness.infra.backends.ports import LOCK_DIR
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

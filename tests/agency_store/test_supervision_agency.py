@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from harness import procs
+from harness.infra import procs
 from tests.agency.agents import AgencyCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.history import Op
+from harness.core.history import Op
 
 MS = 1_000_000
 

@@ -11,7 +11,7 @@ import pytest
 
 from harness.bench.histories import register_history
 from harness.cli import main
-from harness.history import write_jsonl
+from harness.core.history import write_jsonl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from harness.checkers import set_full
-from harness.history import read_history
+from harness.core.history import read_history
 
 FINDINGS = Path(__file__).parent / "fixtures" / "findings"
 

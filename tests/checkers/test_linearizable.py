@@ -11,7 +11,7 @@ import pytest
 from harness.bench.histories import register_history
 from harness.checkers.linearizable import check, check_linearizable
 from harness.checkers.models import IMPOSSIBLE, CasRegister
-from harness.history import Op, pair_ops
+from harness.core.history import Op, pair_ops
 from tests.checkers.helpers import history
 
 

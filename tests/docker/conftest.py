@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.base import ClusterSpec
-from harness.backends.docker import DockerBackend
-from harness.backends.docker_engine import connect, engine_answers
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.docker import DockerBackend
+from harness.infra.backends.docker_engine import connect, engine_answers
 
 Scenario = Callable[[DockerBackend], Awaitable[None]]
 RunCluster = Callable[..., None]  # (scenario, spec=None)
@@ -40,7 +40,7 @@ def docker_engine() -> None:
 @pytest.fixture(scope="session")
 def images(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """(node image, toxiproxy image) for the current tree, built when missing."""
-    from harness.images import ensure_images
+    from harness.infra.images import ensure_images
 
     store = os.environ.get("AFCHECK_STORE", "store")
     return ensure_images(store)

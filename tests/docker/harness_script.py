@@ -7,8 +7,8 @@ import asyncio
 import json
 import sys
 
-from harness.backends.base import ClusterSpec
-from harness.backends.docker import DockerBackend
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.docker import DockerBackend
 
 
 async def main(node_image: str, toxiproxy_image: str, state_dir: str) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import aiohttp
 
-from harness.backends.docker import DockerBackend
-from harness.observe import ROOT_AUTH
+from harness.core.observe import ROOT_AUTH
+from harness.infra.backends.docker import DockerBackend
 
 
 async def status(url: str, wait: float = 2.0) -> int | None:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from harness import observe
-from harness.backends.base import Backend
-from harness.backends.docker import IMAGE_UID, DockerBackend
-from harness.backends.docker_engine import LABEL_RUN, labelled
+from harness.core import observe
+from harness.infra.backends.base import Backend
+from harness.infra.backends.docker import IMAGE_UID, DockerBackend
+from harness.infra.backends.docker_engine import LABEL_RUN, labelled
 from tests.docker.conftest import RunCluster
 from tests.docker.probes import exec_in, inspect, process_uid, state, status, until, version_url
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from harness.backends.base import ClusterSpec
-from harness.backends.docker import DockerBackend
-from harness.backends.docker_engine import LABEL_RUN, labelled, remove_run
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.docker import DockerBackend
+from harness.infra.backends.docker_engine import LABEL_RUN, labelled, remove_run
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness.backends.docker_engine import (
+from harness.infra.backends.docker_engine import (
     LABEL_DETACHED,
     LABEL_RUN,
     labelled,

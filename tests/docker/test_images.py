@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from harness.backends.docker_engine import LABEL_SOURCE_HASH
-from harness.images import build_images
+from harness.infra.backends.docker_engine import LABEL_SOURCE_HASH
+from harness.infra.images import build_images
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from harness import observe
-from harness.backends.docker import TOXIPROXY_API_PORT, DockerBackend
-from nemesis.base import NemesisContext, heal_all
-from nemesis.isolate import IsolateAgencyLeader, IsolateLeader
+from harness.core import observe
+from harness.infra.backends.docker import TOXIPROXY_API_PORT, DockerBackend
+from nemesis.faults.base import NemesisContext, heal_all
+from nemesis.faults.isolate import IsolateAgencyLeader, IsolateLeader
 from nemesis.registry import FAULTS, NEEDS_ISOLATION
 from tests.docker.conftest import RunCluster
 from tests.docker.probes import exec_in, inspect, status, until, version_url

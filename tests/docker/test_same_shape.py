@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.base import Backend
-from harness.backends.docker import DockerBackend
-from harness.runner import RunConfig, RunResult, run_test
+from harness.core.runner import RunConfig, RunResult, run_test
+from harness.infra.backends.base import Backend
+from harness.infra.backends.docker import DockerBackend
 from workloads.registry import make_workload
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.timeout(420)]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.base import ClusterSpec
-from harness.backends.commands import agent_args, server_args
-from harness.backends.docker import DockerBackend
-from harness.backends.docker_engine import (
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.commands import agent_args, server_args
+from harness.infra.backends.docker import DockerBackend
+from harness.infra.backends.docker_engine import (
     DockerUnavailable,
     connect,
     engine_answers,
@@ -23,7 +23,7 @@ from harness.backends.docker_engine import (
     owner_alive,
     owner_label,
 )
-from harness.images import tree_hash
+from harness.infra.images import tree_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 NOWHERE = "unix:///nonexistent/afcheck-docker.sock"

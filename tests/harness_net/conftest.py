@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.ports import PortPool
-from harness.toxiproxy import ToxiproxyServer
+from harness.infra.backends.ports import PortPool
+from harness.infra.toxiproxy import ToxiproxyServer
 
 
 @pytest.fixture

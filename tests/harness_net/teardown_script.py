@@ -8,8 +8,8 @@ import asyncio
 import json
 import sys
 
-from harness.backends.base import ClusterSpec
-from harness.backends.local import LocalBackend
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.local import LocalBackend
 
 FAKE = "tests.harness_net.fake_node"
 

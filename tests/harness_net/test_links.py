@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from harness.backends.ports import PortPool
-from harness.net import ToxiproxyNetwork, directed_links
-from harness.toxiproxy import ToxiproxyClient, ToxiproxyServer
+from harness.infra.backends.ports import PortPool
+from harness.infra.net import ToxiproxyNetwork, directed_links
+from harness.infra.toxiproxy import ToxiproxyClient, ToxiproxyServer
 
 from .conftest import echo_server
 

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 
 from cluster.common.clock import Skew
-from harness.backends.base import Backend, ClusterSpec, Node
-from harness.backends.local import LocalBackend, NodeStartError
+from harness.infra.backends.base import Backend, ClusterSpec, Node
+from harness.infra.backends.local import LocalBackend, NodeStartError
 
 pytestmark = pytest.mark.integration
 

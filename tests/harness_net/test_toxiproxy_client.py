@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from harness.backends.ports import PortPool
-from harness.toxiproxy import ToxiproxyClient, ToxiproxyError, ToxiproxyServer
+from harness.infra.backends.ports import PortPool
+from harness.infra.toxiproxy import ToxiproxyClient, ToxiproxyError, ToxiproxyServer
 
 pytestmark = pytest.mark.integration
 

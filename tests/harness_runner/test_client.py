@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from harness.client import ArangoClient, ServerAddress, classify_status, host_port
+from harness.core.client import ArangoClient, ServerAddress, classify_status, host_port
 from tests.harness_runner.fakes import FakeServer, answer, free_port, hang, not_leader
 
 

@@ -6,8 +6,8 @@ import asyncio
 import random
 from typing import Any
 
-from harness.generator import GeneratorConfig, Recorder, run_final, run_generator, worker_rng
-from harness.protocols import ATTEMPT_MONO_NS, Completion, Invocation
+from harness.core.generator import GeneratorConfig, Recorder, run_final, run_generator, worker_rng
+from harness.core.protocols import ATTEMPT_MONO_NS, Completion, Invocation
 from workloads.register import RegisterConfig, RegisterOps
 from workloads.set import SetConfig, SetOps
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness import promises as p
+from harness.core import promises as p
 
 
 def test_table_per_mode() -> None:
@@ -136,9 +136,14 @@ def test_read_but_unacknowledged_loss_breaks_linearizability_not_durability() ->
 
 
 def test_checker_adapters_report_unknown_instead_of_crashing(monkeypatch: Any) -> None:
-    from harness import checks
-    from harness.checks import FunctionChecker, combined_validity, rolled_back_pairs, run_checkers
-    from harness.protocols import RunData
+    from harness.core import checks
+    from harness.core.checks import (
+        FunctionChecker,
+        combined_validity,
+        rolled_back_pairs,
+        run_checkers,
+    )
+    from harness.core.protocols import RunData
 
     def boom(fn: Any, run: RunData) -> Any:
         raise ValueError("bad history")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nemesis.schedule import NemesisSchedule
+from harness.core.schedule import NemesisSchedule
 
 
 class FakeFault:

@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from harness.client import ArangoClient, ServerAddress
-from harness.protocols import Invocation
+from harness.core.client import ArangoClient, ServerAddress
+from harness.core.protocols import Invocation
 from tests.harness_runner.fakes import FakeServer, answer
 from workloads.register import RegisterClient
 from workloads.set import SetClient, SetConfig

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import edn
+from harness.core import edn
 
 keywords = st.from_regex(r"[a-z][a-z0-9\-]{0,8}(/[a-z]{1,4})?", fullmatch=True).map(edn.Keyword)
 scalars = (

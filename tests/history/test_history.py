@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.history import (
+from harness.core.history import (
     HistoryError,
     HistoryWriter,
     Op,

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from harness.backends.base import ClusterSpec
-from harness.backends.local import LocalBackend
-from nemesis.base import NemesisContext
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.local import LocalBackend
+from nemesis.faults.base import NemesisContext
 
 FAKE_SERVER = "tests.harness_net.fake_node"
 ROOT = Path(__file__).resolve().parents[2]

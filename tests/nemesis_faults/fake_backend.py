@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.backends.base import Link, Node
-from harness.net import directed_links
+from harness.infra.backends.base import Link, Node
+from harness.infra.net import directed_links
 
 
 class RecordingNetwork:

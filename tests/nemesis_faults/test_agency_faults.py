@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from cluster.common.clock import Clock
-from harness import observe
-from nemesis.base import NemesisContext
+from harness.core import observe
+from nemesis.faults.base import NemesisContext
 from nemesis.registry import make_fault
 
 from .conftest import cluster, eventually

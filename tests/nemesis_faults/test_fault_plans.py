@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from harness import observe
-from harness.backends.base import Backend
-from nemesis import base as nemesis_base
-from nemesis.base import Fault, NemesisContext, heal_all
-from nemesis.clock import ClockStrobe
-from nemesis.partition import majorities_ring
+from harness.core import observe
+from harness.infra.backends.base import Backend
+from nemesis.faults import base as nemesis_base
+from nemesis.faults.base import Fault, NemesisContext, heal_all
+from nemesis.faults.clock import ClockStrobe
+from nemesis.faults.partition import majorities_ring
 from nemesis.registry import FAULTS, NEEDS_ISOLATION, make_fault
 
 from .fake_backend import RecordingBackend

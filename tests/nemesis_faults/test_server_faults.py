@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from harness import observe
-from nemesis.base import NemesisContext
+from harness.core import observe
+from nemesis.faults.base import NemesisContext
 from nemesis.registry import make_fault
 
 from .conftest import AGENCY_FLAGS, cluster, eventually, server_unavailable

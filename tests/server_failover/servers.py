@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import procs
+from harness.infra import procs
 from tests.agency.agents import AgencyCluster
 from tests.agency.relay import Relay
 

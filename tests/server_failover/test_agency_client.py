@@ -11,7 +11,7 @@ from aiohttp import web
 
 from cluster.common.http import client_session
 from cluster.server.agency_client import AgencyClient, AgencyError, get_path
-from harness import procs
+from harness.infra import procs
 
 
 async def _serve(handler: Any) -> tuple[web.AppRunner, str]:

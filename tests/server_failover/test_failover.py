@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness import procs
+from harness.infra import procs
 from tests.server_failover.servers import FailoverCluster, http
 from tests.server_failover.writer import Writer
 

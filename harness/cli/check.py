@@ -1,0 +1,161 @@
+"""``afcheck check --model M FILE...``: check saved histories, ours or Jepsen's.
+
+Each FILE is a ``history.jsonl`` or a Jepsen ``history.edn``. One line per
+file: verdict, op count, check time. Beside a ``history.jsonl`` in a run
+directory, ``roles.jsonl`` and ``nemesis.jsonl`` are used when present
+(``--roles``/``--nemesis`` name them explicitly). Exit code: 0 all valid, 1 any
+invalid, 2 any unknown, 3 an unreadable file (one line naming file and line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.checkers import availability, dirty_reads, linearizable, set_full, split_brain
+from harness.checkers.base import CheckResult, fault_windows, role_samples
+from harness.cli import EXIT_HARNESS, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+from harness.core.history import HistoryError, Op, read_history
+
+MODELS = ("cas-register", "register", "set", "dirty-read", "split-brain", "availability")
+
+
+class _Context:
+    """Side files of one history: role samples, fault windows, rolled-back values."""
+
+    def __init__(self, args: argparse.Namespace, path: Path) -> None:
+        self.roles = role_samples(_side_lines(args.roles, path, "roles.jsonl"))
+        self.faults = fault_windows(_side_lines(args.nemesis, path, "nemesis.jsonl"))
+        self.rolled_back = _rolled_back(args.rolled_back) if args.rolled_back else []
+
+
+def _side_lines(explicit: str | None, history: Path, name: str) -> list[dict[str, Any]]:
+    path = Path(explicit) if explicit else history.with_name(name)
+    if not explicit and not path.exists():
+        return []
+    lines: list[dict[str, Any]] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HistoryError(str(path), 0, f"cannot read: {exc}") from None
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if n == len(text.splitlines()) and not text.endswith("\n"):
+                break  # a line cut off mid-write
+            raise HistoryError(str(path), n, f"not JSON: {exc.msg}") from None
+        if not isinstance(raw, dict):
+            raise HistoryError(str(path), n, "expected an object")
+        lines.append(raw)
+    return lines
+
+
+def _rolled_back(name: str) -> list[tuple[Any, Any]]:
+    """``[key, value]`` pairs or ``{"key":..., "value":...}`` objects, as JSON or JSON lines."""
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HistoryError(name, 0, f"cannot read: {exc}") from None
+    try:
+        data = json.loads(text)
+        items = data if isinstance(data, list) else [data]
+    except json.JSONDecodeError:
+        items = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    items.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise HistoryError(name, n, f"not JSON: {exc.msg}") from None
+    pairs: list[tuple[Any, Any]] = []
+    for item in items:
+        if isinstance(item, list) and len(item) == 2:
+            pairs.append((item[0], item[1]))
+        elif isinstance(item, dict) and "key" in item:
+            pairs.append((item["key"], item.get("value")))
+    return pairs
+
+
+def _checker(model: str) -> Callable[[list[Op], _Context], CheckResult]:
+    if model in ("cas-register", "register"):
+        return lambda ops, ctx: linearizable.check_linearizable(ops, model)
+    if model == "set":
+        return lambda ops, ctx: set_full.check_set_full(ops, ctx.faults)
+    if model == "dirty-read":
+        return lambda ops, ctx: dirty_reads.check_dirty_reads(ops, ctx.roles, ctx.rolled_back)
+    if model == "split-brain":
+        return lambda ops, ctx: split_brain.check_split_brain(ops, ctx.roles)
+    return lambda ops, ctx: availability.check_availability(ops, ctx.faults, ctx.roles)
+
+
+def _verdict(valid: Any) -> str:
+    return "valid" if valid is True else "invalid" if valid is False else "unknown"
+
+
+def run(args: argparse.Namespace) -> int:
+    check = _checker(args.model)
+    codes: list[int] = []
+    reports: list[dict[str, Any]] = []
+    for name in args.files:
+        path = Path(name)
+        try:
+            ops = read_history(path)
+            ctx = _Context(args, path)
+        except HistoryError as exc:
+            print(f"afcheck check: {exc}", file=sys.stderr)
+            codes.append(EXIT_HARNESS)
+            continue
+        started = time.perf_counter()
+        result = check(ops, ctx)
+        took = time.perf_counter() - started
+        code = (
+            EXIT_VALID
+            if result.valid is True
+            else EXIT_INVALID
+            if result.valid is False
+            else EXIT_UNKNOWN
+        )
+        codes.append(code)
+        if args.json:
+            reports.append(
+                {
+                    "file": name,
+                    "model": args.model,
+                    "ops": len(ops),
+                    "check-time-s": round(took, 4),
+                    "result": result.to_json(),
+                }
+            )
+        else:
+            print(
+                f"{name}: {_verdict(result.valid)}  {len(ops)} ops  {took:.3f} s  {result.summary}"
+            )
+    if args.json:
+        print(json.dumps(reports if len(reports) != 1 else reports[0], indent=2, default=str))
+    if EXIT_HARNESS in codes:
+        return EXIT_HARNESS
+    return max(codes, default=EXIT_VALID)
+
+
+def register(subparsers: Any) -> None:
+    """Add ``check`` to ``afcheck``'s subcommands."""
+    parser = subparsers.add_parser(
+        "check",
+        help="check saved histories (history.jsonl or Jepsen history.edn)",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    parser.add_argument("--model", required=True, choices=MODELS, help="what to check against")
+    parser.add_argument("--json", action="store_true", help="print full results as JSON")
+    parser.add_argument("--roles", help="roles.jsonl (default: beside each FILE, if present)")
+    parser.add_argument("--nemesis", help="nemesis.jsonl (default: beside each FILE, if present)")
+    parser.add_argument("--rolled-back", help="JSON or JSON lines of rolled-back [key, value]")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.set_defaults(func=run)

@@ -1,0 +1,93 @@
+"""What ``afcheck cluster`` keeps and prints, whichever backend runs the cluster.
+
+The state file ``<state-dir>/cluster.json`` (written atomically), the
+``--agency-flag KEY=VALUE`` parsing, the text or JSON output, and the agency
+read that names the leading server. :mod:`harness.cli.cluster` (local
+processes) and :mod:`harness.cli.cluster_docker` (containers) both use them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+
+from harness.infra import procs
+
+EXIT_OK, EXIT_HARNESS, EXIT_USAGE = 0, 3, 4
+STATE_FILE = "cluster.json"
+# servers start with user root and an empty password unless configured otherwise
+ROOT_NO_PASSWORD = {"Authorization": "Basic " + base64.b64encode(b"root:").decode()}
+SERVER_LEADER_KEY = "/arango/Plan/AsyncReplication/Leader"
+
+
+class ClusterCommandError(Exception):
+    """A one-line reason the command failed (exit code 3)."""
+
+
+def state_path(state_dir: str) -> str:
+    return os.path.join(state_dir, STATE_FILE)
+
+
+def load_state(state_dir: str) -> dict[str, Any] | None:
+    """The recorded cluster, or None when there is no state file."""
+    path = state_path(state_dir)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ClusterCommandError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ClusterCommandError(f"{path} is not a cluster state file")
+    return data
+
+
+def write_state(state: dict[str, Any]) -> None:
+    """Replace ``<state["state_dir"]>/cluster.json`` atomically."""
+    path = state_path(state["state_dir"])
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(state, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def parse_flags(pairs: list[str]) -> dict[str, str]:
+    """``["grace-period=3"]`` -> ``{"grace-period": "3"}``."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ClusterCommandError(f"--agency-flag expects KEY=VALUE, got {pair!r}")
+        out[key.lstrip("-")] = value
+    return out
+
+
+def print_view(data: dict[str, Any], as_json: bool) -> None:
+    """One line per node (or one JSON object), plus the stopped nodes after ``down``."""
+    if as_json:
+        print(json.dumps(data))
+        return
+    for kind in ("agents", "servers"):
+        for node in data.get(kind, []):
+            extras = " ".join(f"{k}={v}" for k, v in node.items() if k not in ("id", "url"))
+            print(f"{node['id']} {node['url']} {extras}")
+    if "stopped" in data:
+        print("stopped: " + " ".join(data["stopped"]))
+
+
+def server_leader(agency_url: str | None) -> str | None:
+    """The server the agency at ``agency_url`` names leader (a linearizable agency read)."""
+    if agency_url is None:
+        return None
+    status, body = procs.http_json(
+        agency_url + "/_api/agency/read", [[SERVER_LEADER_KEY]], time_limit=2.0
+    )
+    if status != 200 or not isinstance(body, list) or not body:
+        return None
+    node: Any = body[0]
+    for part in SERVER_LEADER_KEY.strip("/").split("/"):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, str) else None

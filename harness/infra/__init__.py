@@ -1,0 +1,1 @@
+"""Infrastructure: backends, Toxiproxy and its client, images, processes."""

@@ -1,0 +1,1 @@
+"""Fault injectors: one module per family, each a plugin of the engine."""
