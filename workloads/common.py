@@ -66,17 +66,13 @@ C = TypeVar("C", bound=CollectionConfig)
 class CollectionWorkload(Generic[C]):
     """What every workload over one collection shares: its config, set-up and description.
 
-    A workload names its checkers and supplies ``ops()`` and ``client()``.
+    A workload supplies ``checkers()``, ``ops()`` and ``client()``.
     """
 
     name = "workload"
-    checker_names: tuple[str, ...] = ()
 
     def __init__(self, config: C) -> None:
         self.cfg = config
-
-    def checkers(self) -> list[str]:
-        return list(self.checker_names)
 
     def final_ops(self) -> list[Invocation]:
         return []

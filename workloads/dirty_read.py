@@ -15,6 +15,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checkers.base import Checker
+from harness.checkers.catalog import AvailabilityChecker, DirtyReadsChecker, SplitBrainChecker
 from harness.core.client import HEADER_ALLOW_DIRTY, ArangoClient
 from harness.core.protocols import Client, Completion, Invocation, OpSource
 from workloads.common import (
@@ -95,7 +97,9 @@ class DirtyReadClient:
 
 class DirtyReadWorkload(CollectionWorkload[DirtyReadConfig]):
     name = "dirty-read"
-    checker_names = ("dirty-reads", "split-brain", "availability")
+
+    def checkers(self) -> list[Checker]:
+        return [DirtyReadsChecker(), SplitBrainChecker(), AvailabilityChecker()]
 
     def __init__(self, config: DirtyReadConfig | None = None) -> None:
         super().__init__(config or DirtyReadConfig())

@@ -18,6 +18,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checkers.base import Checker
+from harness.checkers.catalog import AvailabilityChecker, LinearizableChecker, SplitBrainChecker
 from harness.core.client import ArangoClient
 from harness.core.protocols import Client, Completion, Invocation, OpSource
 from workloads.common import (
@@ -117,7 +119,9 @@ class RegisterClient:
 
 class RegisterWorkload(CollectionWorkload[RegisterConfig]):
     name = "register"
-    checker_names = ("linearizable", "split-brain", "availability")
+
+    def checkers(self) -> list[Checker]:
+        return [LinearizableChecker(), SplitBrainChecker(), AvailabilityChecker()]
 
     def __init__(self, config: RegisterConfig | None = None) -> None:
         super().__init__(config or RegisterConfig())

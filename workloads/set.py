@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checkers.base import Checker
+from harness.checkers.catalog import AvailabilityChecker, SetFullChecker, SplitBrainChecker
 from harness.core.client import ArangoClient, Response
 from harness.core.protocols import Client, Completion, Invocation, OpSource
 from workloads.common import CollectionWorkload, completion, doc_path
@@ -100,7 +102,9 @@ class SetClient:
 
 class SetWorkload(CollectionWorkload[SetConfig]):
     name = "set"
-    checker_names = ("set-full", "split-brain", "availability")
+
+    def checkers(self) -> list[Checker]:
+        return [SetFullChecker(self.cfg.collection), SplitBrainChecker(), AvailabilityChecker()]
 
     def __init__(self, config: SetConfig | None = None) -> None:
         super().__init__(config or SetConfig())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from harness.core.history import Op, ops_from_dicts
 
@@ -191,3 +191,28 @@ def leader_intervals(samples: Sequence[RoleSample]) -> list[tuple[str, int, int]
             runs.append((node, start, last))
     runs.sort(key=lambda r: (r[1], r[0]))
     return runs
+
+
+@dataclass
+class RunData:
+    """Everything a checker may look at: the run directory's contents, parsed."""
+
+    history: list[dict[str, Any]]
+    nemesis: list[dict[str, Any]] = field(default_factory=list)
+    roles: list[dict[str, Any]] = field(default_factory=list)
+    test: dict[str, Any] = field(default_factory=dict)
+    # entries of the servers' rollback files (see ``harness/core/run_files.py``)
+    rollbacks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@runtime_checkable
+class Checker(Protocol):
+    """One pure checker, configured by whoever built it (a workload), run on a run's data.
+
+    ``name`` is its key under ``results.json["checkers"]``.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def check(self, run: RunData) -> dict[str, Any]: ...

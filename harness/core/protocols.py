@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from harness.checkers.base import Checker, RunData
 from harness.core.client import ArangoClient
 
 OpType = Literal["invoke", "ok", "fail", "info"]
@@ -84,8 +85,8 @@ class Workload(Protocol):
 
     name: str
 
-    def checkers(self) -> list[str]:
-        """Names of the checkers (see ``harness/core/checks.py``) that judge this workload."""
+    def checkers(self) -> list[Checker]:
+        """The checkers (objects of ``harness/checkers/``) that judge this workload's history."""
 
     def ops(self) -> OpSource:
         """The operation stream for the main phase."""
@@ -103,25 +104,4 @@ class Workload(Protocol):
         """Settings printed into ``test.json``."""
 
 
-@dataclass
-class RunData:
-    """Everything a checker may look at: the run directory's contents, parsed."""
-
-    history: list[dict[str, Any]]
-    nemesis: list[dict[str, Any]] = field(default_factory=list)
-    roles: list[dict[str, Any]] = field(default_factory=list)
-    test: dict[str, Any] = field(default_factory=dict)
-    # entries of the servers' rollback files (see ``harness/core/run_files.py``)
-    rollbacks: list[dict[str, Any]] = field(default_factory=list)
-
-
-@runtime_checkable
-class CheckerAdapter(Protocol):
-    """Runs one pure checker of ``harness/checkers/`` on a run's data.
-
-    Returns ``{"valid": True|False|"unknown", "summary": str, ...evidence}``.
-    """
-
-    name: str
-
-    def check(self, run: RunData) -> dict[str, Any]: ...
+__all__ = ["Checker", "RunData"]

@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.core import observe, promises
-from harness.core.checks import combined_validity, run_checkers
+from harness.core import observe
+from harness.core.checks import judge
 from harness.core.client import ArangoClient, server_addresses
 from harness.core.generator import GeneratorConfig, Recorder, run_final, run_generator
 from harness.core.history import HistoryWriter
@@ -280,28 +280,10 @@ def finish(
     if rollbacks is not None:
         write_json(run_dir / "rollbacks.json", rollbacks)
     export_edn(run_dir)
-    checker_results = run_checkers(workload.checkers(), run)
     faults = sorted({str(e.get("fault")) for e in run.nemesis if e.get("event") == "start"})
-    collection = getattr(getattr(workload, "cfg", None), "collection", None)
-    table = promises.evaluate(
-        config.replication,
-        faults or [config.nemesis],
-        checker_results,
-        history,
-        run.roles,
-        rollbacks,
-        collection if isinstance(collection, str) else None,
-    )
-    valid = promises.verdict(table)
-    results = {
-        "valid": valid,
-        "checkers-valid": combined_validity(checker_results),
-        "checkers": checker_results,
-        "promises": table,
-        "broken-promises": promises.broken_promises(table),
-        "seed": config.seed,
-        "notes": list(notes or []),
-    }
+    judged = judge(run, workload.checkers(), config.replication, faults or [config.nemesis])
+    valid = judged["valid"]
+    results = {**judged, "seed": config.seed, "notes": list(notes or [])}
     write_json(run_dir / "results.json", results)
     report = render_report(run_dir)
     return RunResult(run_dir, valid, results, report, int(config.seed or 0))
