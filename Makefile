@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST := $(VENV)/bin/pytest -n 2 --dist loadgroup
 
-.PHONY: setup demo test lint typecheck unit nemesis-short docker-tier nemesis soak bench images clean
+.PHONY: setup demo test lint typecheck unit nemesis-short docker-tier nemesis soak soak-smoke bench images clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ demo: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cluster harness workloads nemesis reports tests
 	$(VENV)/bin/ruff format --check cluster harness workloads nemesis reports tests
+	$(VENV)/bin/lint-imports
+	bash tools/install-actionlint.sh
+	tools/bin/actionlint
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -44,7 +47,12 @@ docker-tier: setup
 		$(PYTEST) nemesis --profile short --backend docker -k "partition or kill or pause or isolate"; \
 	else echo "docker-tier: skipped: no Docker daemon answers (start one, or run .ci/run)"; fi
 
-test: lint typecheck unit nemesis-short docker-tier
+test: lint typecheck unit nemesis-short docker-tier soak-smoke
+
+# ~3 minutes: two shards of one soak plan with short rounds, merged; checks the index,
+# junit.xml and the storage bounds (tools/nightly.sh smoke)
+soak-smoke: setup
+	bash tools/nightly.sh smoke
 
 # the full nemesis suites (each family, every workload and mode)
 nemesis: setup

@@ -1,24 +1,28 @@
-"""What the nemesis suites share: test cases, profiles, and the promise assertions.
+"""What the nemesis suites share: test cases, profiles, and the assertions on a run.
 
 A case is a workload, a fault (or ``mixed``) and a replication mode; its id
 reads ``<workload>-<fault>-<mode>`` so ``-k partition`` or ``-k "kill and
 sync"`` select naturally. Each case runs a real test through the runner and
-asserts the promise table's *promised* properties for its mode; measured
-ones are recorded in the report and printed.
+asserts, in :func:`assert_run`, that the run really tested something (a fault
+acted, operations succeeded, the verdict is decided) and that the promise
+table's *promised* properties for its mode held; measured ones are recorded
+in the report and printed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from harness.core.runner import RunConfig, RunResult, run_test
+from harness.cli.registry import REGISTRY
+from harness.core.runner import RunResult, run_test
 from harness.core.schedule import PROFILES
-from workloads.registry import make_workload
+from harness.core.test import Test, default_cluster
 
 
 @dataclass(frozen=True)
@@ -39,45 +43,77 @@ def params(cases: list[Case]) -> list[Any]:
     ]
 
 
-def config_for(case: Case, profile: str, backend: str, store: str) -> RunConfig:
+def case_test(case: Case, profile: str, backend: str, store: str, seed: int | None = None) -> Test:
+    """The test a case runs (a fresh seed unless one is given; every run prints its own)."""
     p = PROFILES[profile]
-    return RunConfig(
-        workload=case.workload,
+    cluster = default_cluster()
+    cluster.replication = "sync" if case.mode == "sync" else "async"
+    return Test(
+        workload=REGISTRY.workload(case.workload),
+        seed=random.SystemRandom().randrange(2**31) if seed is None else seed,
         nemesis=case.fault,
+        faults=REGISTRY.faults_for(case.fault),
         backend=backend,
-        replication="sync" if case.mode == "sync" else "async",
+        cluster=cluster,
         time_limit=p.time_limit_s,
         healthy_s=p.healthy_s,
         fault_s=p.fault_s,
         concurrency=5,
         rate=40.0,
         store=store,
-        test_name=f"nemesis-{case}",
+        name=f"nemesis-{case}",
     )
 
 
 def run_case(case: Case, profile: str, backend: str, store: str) -> RunResult:
-    config = config_for(case, profile, backend, store)
-    result = asyncio.run(run_test(config, make_workload(case.workload)))
+    result = asyncio.run(run_test(case_test(case, profile, backend, store)))
     print(f"\nrun directory: {result.run_dir}")
     print(f"report: {result.report or result.run_dir / 'results.json'}")
-    print(f"seed: {result.seed}")
+    print(f"seed: {result.seed}; repeat with: afcheck run --replay {result.run_dir}")
     for prop, p in result.results["promises"].items():
         print(f"  {p['status']:9} holds={p['holds']!s:5} {prop}")
     return result
 
 
-def assert_promises(result: RunResult) -> None:
-    """Fail on any promised property that broke, with its evidence and how to repeat."""
-    promised = {k: p for k, p in result.results["promises"].items() if p["status"] == "promised"}
+def assert_run(result: RunResult) -> None:
+    """Fail unless the run tested something and every promised property held.
+
+    A run fails when a promised property broke; when the verdict is
+    ``unknown`` (a promised property could not be decided); when the test
+    names faults but none acted (every injection skipped or failed); when no
+    operation completed ``ok``; or when the cluster did not recover.
+    """
+    res = result.results
+    where = f"{result.run_dir} (seed {result.seed}; afcheck run --replay {result.run_dir})"
+    promised = {k: p for k, p in res["promises"].items() if p["status"] == "promised"}
     broken = {k: p for k, p in promised.items() if p["holds"] is False}
     if broken:
-        lines = [f"promised properties broken in {result.run_dir} (seed {result.seed}):"]
+        lines = [f"promised properties broken in {where}:"]
         for prop, p in broken.items():
             evidence = json.dumps(p["evidence"], default=str)[:1500]
             lines.append(f"  {prop}: {p['description']}\n    evidence: {evidence}")
         pytest.fail("\n".join(lines), pytrace=False)
-    notes = result.results.get("notes", [])
-    assert not any("did not converge" in n or "no leader" in n for n in notes), (
-        f"the cluster did not recover after healing ({result.run_dir}): {notes}"
-    )
+    if result.valid not in (True, False):
+        undecided = [
+            f"  {k}: {json.dumps(p.get('evidence'), default=str)[:300]}"
+            for k, p in promised.items()
+            if p["holds"] is None
+        ]
+        pytest.fail(
+            f"verdict {result.valid!r}: a promised property could not be decided in {where}\n"
+            + "\n".join(undecided),
+            pytrace=False,
+        )
+    nemesis = res.get("nemesis") or {}
+    if result.test.faults and not nemesis.get("applied"):
+        pytest.fail(
+            f"no fault acted in {where}: skipped {nemesis.get('skipped', [])},"
+            f" notes {res.get('notes', [])}",
+            pytrace=False,
+        )
+    ops = res.get("operations") or {}
+    if not ops.get("ok"):
+        pytest.fail(f"no operation completed ok in {where}: {ops}", pytrace=False)
+    notes = res.get("notes", [])
+    if any("did not converge" in n or "no leader" in n for n in notes):
+        pytest.fail(f"the cluster did not recover after healing in {where}: {notes}", pytrace=False)

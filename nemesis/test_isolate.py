@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from harness.core.runner import RunResult
-from nemesis.suite import Case, assert_promises, params
+from nemesis.suite import Case, assert_run, params
 
 CASES = [
     Case("set", "isolate-leader", "async", short=True),
@@ -23,4 +23,4 @@ def test_isolate(
 ) -> None:
     if pytestconfig.getoption("--backend") != "docker":
         pytest.skip("isolation needs --backend docker (docker network disconnect)")
-    assert_promises(nemesis_run(case))
+    assert_run(nemesis_run(case))

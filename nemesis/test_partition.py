@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from harness.core.runner import RunResult
-from nemesis.suite import Case, assert_promises, params
+from nemesis.suite import Case, assert_run, params
 
 CASES = [
     Case("set", "partition-leader", "async", short=True),
@@ -25,4 +25,4 @@ CASES = [
 @pytest.mark.integration
 @pytest.mark.parametrize("case", params(CASES))
 def test_partition(case: Case, nemesis_run: Callable[[Case], RunResult]) -> None:
-    assert_promises(nemesis_run(case))
+    assert_run(nemesis_run(case))

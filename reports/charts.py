@@ -7,14 +7,15 @@ seconds, so fault bands line up vertically from chart to chart.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from reports.analysis import Fault, LostWrite
+from harness.checkers.linearizable_result import WindowOp
+from harness.checkers.performance import LatencyPoint, Throughput
+from reports.context import LostWrite
+from reports.display import Fault, RoleSegment
 from reports.svg import Canvas, Scale, tick_label
 
 WIDTH = 1100
@@ -83,7 +84,7 @@ def _lanes(faults: Sequence[Fault]) -> list[int]:
 @dataclass
 class TimelineData:
     faults: Sequence[Fault]
-    segments: pd.DataFrame  # role_segments()
+    segments: Sequence[RoleSegment]
     servers: Sequence[str]
     end: float
     lost: Sequence[LostWrite]
@@ -153,16 +154,16 @@ def timeline(data: TimelineData) -> str:
             0.85,
         )
     lane_of = {name: lane_y(client_lane + 1 + i) for i, name in enumerate(data.servers)}
-    seg = data.segments
-    for node, role, start, stop, epoch, leader in zip(
-        seg["node"], seg["role"], seg["start"], seg["end"], seg["epoch"], seg["leader"], strict=True
-    ):
-        if node not in lane_of:
+    for seg in data.segments:
+        if seg.node not in lane_of:
             continue
-        x0, x1 = x.clamp(float(start)), x.clamp(float(stop))
-        colour = ROLE_COLOURS.get(role, ROLE_COLOURS["unknown"])
-        title = f"{node}: {role} from {float(start):.2f} s to {float(stop):.2f} s; epoch {epoch or '?'}; names leader {leader or '?'}"
-        canvas.rect(x0, lane_of[node], max(x1 - x0, 1.0), lane_h, colour, title)
+        x0, x1 = x.clamp(seg.start), x.clamp(seg.end)
+        colour = ROLE_COLOURS.get(seg.role, ROLE_COLOURS["unknown"])
+        title = (
+            f"{seg.node}: {seg.role} from {seg.start:.2f} s to {seg.end:.2f} s; "
+            f"epoch {seg.epoch or '?'}; names leader {seg.leader or '?'}"
+        )
+        canvas.rect(x0, lane_of[seg.node], max(x1 - x0, 1.0), lane_h, colour, title)
     for lost in data.lost:
         if lost.ack is None:
             continue
@@ -207,85 +208,94 @@ def timeline(data: TimelineData) -> str:
     return canvas.render()
 
 
-def latency(points: pd.DataFrame, faults: Sequence[Fault], end: float, height: int = 300) -> str:
+def latency(
+    points: Sequence[LatencyPoint], faults: Sequence[Fault], end: float, height: int = 300
+) -> str:
     """Latency of each operation (log ms) at its invoke time, coloured by outcome."""
     canvas = Canvas(WIDTH, height, left=LEFT, label="latency over time")
-    ms = points["latency"].to_numpy(dtype=float) * 1000.0
-    lo = float(ms.min()) if len(ms) else 0.1
-    hi = float(ms.max()) if len(ms) else 10.0
+    ms = [p.latency / 1e6 for p in points]
+    lo = min(ms) if ms else 0.1
+    hi = max(ms) if ms else 10.0
     x = Scale(0.0, max(end, 1e-3), canvas.x0, canvas.x1)
     y = Scale(max(lo * 0.8, 0.01), max(hi * 1.25, 1.0), canvas.y1, canvas.y0, log=True)
     _shade_faults(canvas, x, faults, canvas.y0, canvas.y1)
     canvas.y_axis(y, "latency (ms, log)")
     canvas.x_axis(x, "invoke time (s since test start)")
     for outcome in ("ok", "info", "pending", "fail"):
-        chosen = points[points["outcome"] == outcome]
         colour = OUTCOME_COLOURS[outcome]
-        for f, start, lat, node, error in zip(
-            chosen["f"],
-            chosen["start"],
-            chosen["latency"],
-            chosen["node"],
-            chosen["error"],
-            strict=True,
-        ):
+        for p in points:
+            if p.outcome != outcome:
+                continue
+            start, lat = p.start / 1e9, p.latency / 1e9
             title = ""
             if outcome != "ok":
-                title = f"{f} {outcome} at {start:.3f} s after {lat * 1000:.1f} ms; node {_plain(node)}; {_plain(error)}"
-            canvas.circle(x(float(start)), y(max(float(lat) * 1000.0, y.lo)), 1.8, colour, title)
+                title = f"{p.f} {outcome} at {start:.3f} s after {lat * 1000:.1f} ms; node {_plain(p.node)}; {_plain(p.error)}"
+            canvas.circle(x(start), y(max(lat * 1000.0, y.lo)), 1.8, colour, title)
     canvas.legend([(o, OUTCOME_COLOURS[o]) for o in ("ok", "fail", "info")], x=canvas.x1 - 180)
     return canvas.render()
 
 
-def throughput(
-    table: pd.DataFrame, width_s: float, faults: Sequence[Fault], end: float, height: int = 220
-) -> str:
+def throughput(tp: Throughput, faults: Sequence[Fault], end: float, height: int = 220) -> str:
     """Completions per second, stacked by outcome."""
     canvas = Canvas(WIDTH, height, left=LEFT, label="throughput")
-    totals = table.sum(axis=1)
+    outcomes = [o for o in OUTCOME_COLOURS if o in tp.rates]
+    totals = [sum(tp.rates[o][i] for o in outcomes if i < len(tp.rates[o])) for i in range(tp.bins)]
     x = Scale(0.0, max(end, 1e-3), canvas.x0, canvas.x1)
-    y = Scale(
-        0.0, max(float(totals.max()) if len(totals) else 1.0, 1.0) * 1.1, canvas.y1, canvas.y0
-    )
+    y = Scale(0.0, max(max(totals, default=1.0), 1.0) * 1.1, canvas.y1, canvas.y0)
     _shade_faults(canvas, x, faults, canvas.y0, canvas.y1)
     canvas.y_axis(y, "ops/s")
     canvas.x_axis(x, "completion time (s since test start)")
+    width_s = tp.bin_s
     bar = max(x(width_s) - x(0.0) - 1.0, 1.0)
-    for t, row in zip(table.index, table.itertuples(index=False), strict=True):
+    for i in range(tp.bins):
+        t = i * width_s
         base = 0.0
-        for outcome, rate in zip(table.columns, row, strict=True):
+        for outcome in outcomes:
+            rate = tp.rates[outcome][i] if i < len(tp.rates[outcome]) else 0.0
             if rate <= 0:
                 continue
-            top = base + float(rate)
+            top = base + rate
             canvas.rect(
-                x(float(t)),
+                x(t),
                 y(top),
                 bar,
                 y(base) - y(top),
-                OUTCOME_COLOURS[str(outcome)],
-                f"{float(t):.0f}-{float(t) + width_s:.0f} s: {float(rate):.1f} {outcome}/s",
+                OUTCOME_COLOURS[outcome],
+                f"{t:.0f}-{t + width_s:.0f} s: {rate:.1f} {outcome}/s",
             )
             base = top
     canvas.legend([(o, OUTCOME_COLOURS[o]) for o in ("ok", "fail", "info")], x=canvas.x1 - 180)
     return canvas.render()
 
 
+def _bins(data: Sequence[float], bins: int) -> tuple[list[int], list[float]]:
+    """Counts and edges of a histogram: one bar per whole number when the values are few
+    whole numbers, else ``bins`` equal bars."""
+    lo, hi = min(data), max(data)
+    if all(v == round(v) for v in data) and hi - lo <= bins:
+        edges = [lo - 0.5 + i for i in range(int(hi - lo) + 2)]
+    else:
+        if hi == lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)]
+    n = len(edges) - 1
+    counts = [0] * n
+    for v in data:
+        i = int((v - edges[0]) / (edges[-1] - edges[0]) * n)
+        counts[min(max(i, 0), n - 1)] += 1
+    return counts, edges
+
+
 def histogram(values: Sequence[float], caption: str, bins: int = 24, height: int = 200) -> str:
     """Distribution of ``values`` as bars."""
     canvas = Canvas(520, height, left=LEFT, label=caption)
-    data = np.asarray(values, dtype=float)
-    data = data[np.isfinite(data)]
-    if len(data) == 0:
+    data = [float(v) for v in values if math.isfinite(v)]
+    if not data:
         canvas.text(canvas.x0, canvas.y0 + 20, "no values")
         return canvas.render()
-    if np.all(data == np.round(data)) and data.max() - data.min() <= bins:
-        # whole numbers (e.g. versions behind): one bar per value
-        edges_in = np.arange(data.min() - 0.5, data.max() + 1.5)
-        counts, edges = np.histogram(data, bins=edges_in)
-    else:
-        counts, edges = np.histogram(data, bins=bins)
-    x = Scale(float(edges[0]), float(edges[-1]), canvas.x0, canvas.x1)
-    y = Scale(0.0, float(counts.max()) * 1.1, canvas.y1, canvas.y0)
+    counts, edges = _bins(data, bins)
+    x = Scale(edges[0], edges[-1], canvas.x0, canvas.x1)
+    y = Scale(0.0, max(counts) * 1.1, canvas.y1, canvas.y0)
     canvas.y_axis(y, "reads")
     canvas.x_axis(x, caption)
     for count, lo, hi in zip(counts, edges[:-1], edges[1:], strict=True):
@@ -301,20 +311,9 @@ def histogram(values: Sequence[float], caption: str, bins: int = 24, height: int
     return canvas.render()
 
 
-@dataclass
-class WindowOp:
-    """One operation of a linearizability failure window."""
-
-    process: str
-    f: str
-    value: Any
-    start: float  # s
-    end: float | None
-    outcome: str
-
-
-def op_window(ops: Sequence[WindowOp]) -> str:
+def op_window(window: Sequence[WindowOp]) -> str:
     """Porcupine-like view: one row per process, each op a bar from invoke to completion."""
+    ops = [_Bar(o.process, o.f, o.value, o.start / 1e9, _s(o.end), o.outcome) for o in window]
     processes = sorted({op.process for op in ops}, key=lambda p: (len(p), p))
     row_h = 26
     height = 24 + len(processes) * row_h + 40
@@ -346,9 +345,23 @@ def op_window(ops: Sequence[WindowOp]) -> str:
     return canvas.render()
 
 
+@dataclass
+class _Bar:
+    process: str
+    f: str
+    value: Any
+    start: float  # s
+    end: float | None
+    outcome: str
+
+
+def _s(ns: int | None) -> float | None:
+    return ns / 1e9 if ns is not None else None
+
+
 def _plain(value: Any) -> str:
     """User data as short text (escaped later by the canvas)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, str):
         return value

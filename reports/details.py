@@ -5,12 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports import analysis, charts
-from reports.context import MAX_LATENCY_POINTS, Context, as_dict, as_list, ns_to_s, window_ops
+from harness.checkers.availability import AvailabilityResult
+from harness.checkers.dirty_reads import DirtyReadsResult
+from harness.checkers.linearizable_result import LinearizableResult
+from harness.checkers.performance import OUTCOMES, PerformanceResult
+from harness.checkers.result import TypedResult
+from harness.checkers.set_full import SetFullResult
+from harness.checkers.split_brain import SplitBrainResult
+from reports import charts
+from reports.context import Context
 from reports.html import code, h, long_table, note, raw, secs, section, table, text
 from reports.rundir import HISTORY, HISTORY_EDN, NEMESIS, RESULTS, ROLES, TEST
 
-KNOWN_CHECKERS = ("set-full", "linearizable", "dirty-reads", "split-brain", "availability")
+# results with a section of their own
+SHOWN = (
+    SetFullResult,
+    LinearizableResult,
+    DirtyReadsResult,
+    SplitBrainResult,
+    AvailabilityResult,
+    PerformanceResult,
+)
 
 
 def timeline(ctx: Context) -> str:
@@ -47,52 +62,65 @@ def timeline(ctx: Context) -> str:
 
 
 def performance(ctx: Context) -> str:
-    if ctx.ops.empty:
+    perf = ctx.result(PerformanceResult)
+    if not ctx.operations or (perf is not None and not perf.operations):
         return section(
             "latency", "Latency and throughput", note("no client operation in the history")
         )
-    points, sampled = analysis.latency_points(ctx.ops, MAX_LATENCY_POINTS)
+    if perf is None:
+        why = "results.json has no performance result (a run checked before it was measured)"
+        return section("latency", "Latency and throughput", note(why))
+    points = perf.latency_points
     body = "<h3>Latency</h3>" + charts.latency(points, ctx.faults, ctx.end)
-    if sampled:
-        body += note(sampled + "; shaded bands are faults")
-    rates, width = analysis.throughput(ctx.ops, ctx.end)
-    body += "<h3>Throughput</h3>" + charts.throughput(rates, width, ctx.faults, ctx.end)
-    if width > 1:
-        body += note(f"bins of {width:g} s")
-    counts = analysis.outcome_counts(ctx.ops)
-    rows = [[f, *(int(v) for v in counts.loc[f])] for f in counts.index]
+    if perf.completed > len(points):
+        rare = sum(1 for p in points if p.outcome != "ok")
+        every = (perf.completed - rare) // max(len(points) - rare, 1)
+        body += note(
+            f"showing {len(points):,} of {perf.completed:,} completed operations "
+            f"({rare:,} fail/info, every ~{every}th ok); shaded bands are faults"
+        )
+    tp = perf.throughput
+    body += "<h3>Throughput</h3>" + charts.throughput(tp, ctx.faults, ctx.end)
+    if tp.bin_s > 1:
+        body += note(f"bins of {tp.bin_s:g} s")
+    columns = [c for c in (*OUTCOMES, "pending") if any(c in by for by in perf.outcomes.values())]
+    rows = [[f, *(by.get(c, 0) for c in columns)] for f, by in perf.outcomes.items()]
     body += "<h3>Operations by outcome</h3>" + table(
-        ["f", *counts.columns], rows, numeric=range(1, len(counts.columns) + 1)
+        ["f", *columns], rows, numeric=range(1, len(columns) + 1)
     )
+    quant = [
+        [f] + [raw(secs(_ms(q.get(p)), 1), True) for p in ("0.5", "0.95", "0.99", "1")]
+        for f, q in perf.latency_quantiles.items()
+    ]
+    if quant:
+        body += "<h3>Latency of ok operations (ms)</h3>" + table(
+            ["f", "median", "p95", "p99", "max"], quant, numeric=range(1, 5)
+        )
     return section("latency", "Latency and throughput", body)
 
 
 def dirty_reads(ctx: Context) -> str:
-    d = ctx.checkers.get("dirty-reads")
+    d = ctx.result(DirtyReadsResult)
     if d is None:
         return ""
-    st = as_dict(d.get("staleness"))
-    tm = as_dict(st.get("time-ms"))
-    vs = as_dict(st.get("versions"))
-    rows: list[list[Any]] = [["reads checked", _number(d.get("reads")), ""]]
-    for key in ("unmarked", "never-written", "rolled-back"):
-        value = d.get(key)
-        rows.append([key, len(value) if isinstance(value, list) else _number(value), ""])
-    rows.append(["stale reads", _number(st.get("count")), ""])
+    rows: list[list[Any]] = [
+        ["reads checked", d.reads, ""],
+        ["unmarked", d.unmarked_count, ""],
+        ["never-written", d.never_written_count, ""],
+        ["rolled-back", d.rolled_back_count, ""],
+        ["stale reads", d.stale_count, ""],
+    ]
     for q in ("p50", "p99", "max"):
-        rows.append([f"staleness {q}", _number(tm.get(q)), _number(vs.get(q))])
+        rows.append(
+            [
+                f"staleness {q}",
+                _number(getattr(d.staleness_ms, q)),
+                _number(getattr(d.versions_behind, q)),
+            ]
+        )
     body = table(["", "reads / ms", "versions"], rows, numeric=(1, 2))
-    stale = as_list(d.get("stale-reads"))
-    ms = [
-        float(s["staleness_ms"])
-        for s in stale
-        if isinstance(s, dict) and isinstance(s.get("staleness_ms"), int | float)
-    ]
-    versions = [
-        float(s["versions_behind"])
-        for s in stale
-        if isinstance(s, dict) and isinstance(s.get("versions_behind"), int | float)
-    ]
+    ms = [s.staleness_ms for s in d.stale_reads]
+    versions = [float(s.versions_behind) for s in d.stale_reads]
     if ms:
         body += '<div class="charts">' + charts.histogram(ms, "staleness (ms)")
         if versions:
@@ -101,32 +129,32 @@ def dirty_reads(ctx: Context) -> str:
             )
         body += "</div>"
         body += note(f"distribution of the {len(ms)} stale reads listed by the checker")
-    for key in ("unmarked", "never-written", "rolled-back"):
-        value = d.get(key)
-        if isinstance(value, list) and value:
+    for key, ops in (
+        ("unmarked", d.unmarked),
+        ("never-written", d.never_written),
+        ("rolled-back", d.rolled_back),
+    ):
+        if ops:
             body += f"<h3>{h(key)} reads</h3>" + long_table(
-                ["op"], [[raw(code(op))] for op in value], shown=10, what="reads"
+                ["op"], [[raw(code(op))] for op in ops], shown=10, what="reads"
             )
     return section("dirty-reads", "Dirty reads", body)
 
 
 def linearizability(ctx: Context) -> str:
-    lin = ctx.checkers.get("linearizable")
+    lin = ctx.result(LinearizableResult)
     if lin is None:
         return ""
-    failures = as_list(lin.get("failures"))
+    failures = lin.failures
     if not failures:
-        return section(
-            "linearizable",
-            "Linearizability",
-            '<p class="empty">Every key checked is linearizable.</p>',
-        )
+        body = '<p class="empty">Every key checked is linearizable.</p>'
+        if lin.verdict.value == "unknown":
+            body = note(f"undecided: {lin.summary}")
+        return section("linearizable", "Linearizability", body)
     body = ""
     for failure in failures[:20]:
-        if not isinstance(failure, dict):
-            continue
-        body += f"<h3>key {code(failure.get('key'))}</h3><p>{h(failure.get('explanation', ''))}</p>"
-        ops = window_ops(failure.get("window"), ctx)
+        body += f"<h3>key {code(failure.key)}</h3><p>{h(failure.explanation)}</p>"
+        ops = failure.ops
         if ops:
             body += charts.op_window(ops)
             rows = [
@@ -134,8 +162,8 @@ def linearizability(ctx: Context) -> str:
                     f"p{o.process}",
                     o.f,
                     raw(code(o.value)),
-                    raw(secs(o.start), True),
-                    raw(secs(o.end), True),
+                    raw(secs(o.start / 1e9), True),
+                    raw(secs(o.end / 1e9) if o.end is not None else "", True),
                     o.outcome,
                 ]
                 for o in ops
@@ -154,19 +182,24 @@ def linearizability(ctx: Context) -> str:
 
 
 def set_anomalies(ctx: Context) -> str:
-    s = ctx.checkers.get("set-full")
+    s = ctx.result(SetFullResult)
     if s is None:
         return ""
-    rows = []
-    for key in ("stale", "never-read", "recovered", "unexpected", "duplicated"):
-        value = s.get(key)
-        count = s.get(f"{key}-count", len(value) if isinstance(value, list | dict) else "")
-        rows.append([key, raw(h(count), True), raw(code(value) if value else "")])
+    anomalies: list[tuple[str, Any]] = [
+        ("stale", s.stale),
+        ("never-read", s.never_read),
+        ("recovered", s.recovered),
+        ("unexpected", s.unexpected),
+        ("duplicated", s.duplicated),
+    ]
+    rows = [
+        [key, raw(h(len(value)), True), raw(code(value) if value else "")]
+        for key, value in anomalies
+    ]
     body = table(["anomaly", "count", "elements"], rows)
     lat_rows = []
-    for key in ("stable-latencies", "lost-latencies"):
-        q = s.get(key)
-        if isinstance(q, dict):
+    for key, q in (("stable-latencies", s.stable_latencies), ("lost-latencies", s.lost_latencies)):
+        if q:
             lat_rows.append(
                 [key]
                 + [raw(secs(_ms(q.get(p)), 1), True) for p in ("0", "0.5", "0.95", "0.99", "1")]
@@ -187,19 +220,21 @@ def _number(value: Any) -> Any:
 
 
 def _ms(value: Any) -> float | None:
-    s = ns_to_s(value)
-    return None if s is None else s * 1000
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1e6
+    return None
 
 
 def other_checkers(ctx: Context) -> str:
     body = ""
-    for name, result in sorted(ctx.checkers.items()):
-        if name in KNOWN_CHECKERS:
+    for name, result in sorted(ctx.results.items()):
+        if isinstance(result, SHOWN):
             continue
+        evidence = result.to_json() if isinstance(result, TypedResult) else result.evidence
         rows = [
             [key, raw(code(value))]
-            for key, value in result.items()
-            if key not in ("valid", "summary")
+            for key, value in evidence.items()
+            if key not in ("valid", "summary", "checker")
         ]
         body += f"<h3>{h(name)}</h3>" + (
             table(["key", "value"], rows) if rows else note("no evidence")

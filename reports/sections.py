@@ -6,8 +6,14 @@ import os
 from collections import Counter
 from typing import Any
 
-from reports.analysis import failovers_from_roles
-from reports.context import Context, as_list, ns_to_s, verdict
+from harness.checkers.availability import AvailabilityResult
+from harness.checkers.dirty_reads import DirtyReadsResult
+from harness.checkers.linearizable_result import LinearizableResult
+from harness.checkers.result import CheckResult
+from harness.checkers.set_full import SetFullResult
+from harness.checkers.split_brain import SplitBrainResult
+from reports.context import Context, seconds, verdict
+from reports.display import Fault
 from reports.html import badge, code, h, long_table, note, raw, secs, section, table, text
 from reports.nodes import containers
 
@@ -51,46 +57,51 @@ def title(ctx: Context) -> str:
 def _headline(ctx: Context) -> list[str]:
     """Plain sentences: what was lost, by whom, under which fault."""
     lines: list[str] = []
-    if ctx.lost:
-        by_node = Counter(w.node or "?" for w in ctx.lost)
-        by_fault = Counter(w.fault.name if w.fault else "no fault" for w in ctx.lost)
+    lost = ctx.lost
+    if lost:
+        by_node = Counter(w.node or "?" for w in lost)
+        by_fault = Counter(w.fault.name if w.fault else "no fault" for w in lost)
         nodes = ", ".join(f"{n} ({c})" for n, c in by_node.most_common())
         faults = ", ".join(f"{f} ({c})" for f, c in by_fault.most_common())
         lines.append(
-            f"<b>{len(ctx.lost)} acknowledged writes lost</b>, acknowledged by {h(nodes)}; "
+            f"<b>{len(lost)} acknowledged writes lost</b>, acknowledged by {h(nodes)}; "
             f"preceding fault: {h(faults)}."
         )
-    elif any("lost" in c for c in ctx.checkers.values()):
+    elif ctx.result(SetFullResult) is not None:
         lines.append("No acknowledged write was lost.")
-    sb = ctx.checkers.get("split-brain") or {}
-    claims = len(ctx.claims)
-    claim_text = f"{claims} overlapping leadership claim{'s' if claims != 1 else ''}"
-    if not ctx.claims_from_checker and claims:
-        claim_text += " (from roles.jsonl)"
-    writes = sb.get("overlapping-writes")
-    if isinstance(writes, list) and writes:
-        lines.append(
-            f"<b>split-brain: {len(writes)} pairs of overlapping acknowledged writes</b>; "
-            f"{h(claim_text)}."
-        )
-    elif isinstance(writes, list):
-        lines.append(f"No overlapping acknowledged writes; {h(claim_text)}.")
-    elif ctx.run.roles:
-        lines.append(f"Overlapping writes not checked; {h(claim_text)}.")
-    if ctx.unavailable:
-        longest = max(b - a for a, b in ctx.unavailable)
-        n = len(ctx.unavailable)
+    sb = ctx.result(SplitBrainResult)
+    if sb is not None:
+        claims = len(sb.overlapping_claims)
+        claim_text = f"{claims} overlapping leadership claim{'s' if claims != 1 else ''}"
+        if sb.overlap_count:
+            lines.append(
+                f"<b>split-brain: {sb.overlap_count} pairs of overlapping acknowledged writes</b>; "
+                f"{h(claim_text)}."
+            )
+        else:
+            lines.append(f"No overlapping acknowledged writes; {h(claim_text)}.")
+    av = ctx.result(AvailabilityResult)
+    if av is not None and av.windows:
+        n = len(av.windows)
         lines.append(
             f"{n} window{'s' if n != 1 else ''} without a successful operation, "
-            f"the longest {longest:.2f} s."
+            f"the longest {av.longest_unavailable_ns / 1e9:.2f} s."
         )
-    lin = ctx.checkers.get("linearizable")
-    if lin is not None and isinstance(lin.get("failures"), list) and lin["failures"]:
-        lines.append(f"<b>{len(lin['failures'])} non-linearizable keys.</b>")
-    dirty = ctx.checkers.get("dirty-reads")
+    if av is not None and av.failovers:
+        n = len(av.failovers)
+        planned = n - len(av.unplanned_failovers)
+        lines.append(
+            f"{n} failover{'s' if n != 1 else ''}"
+            + (f" ({planned} planned)" if planned else "")
+            + "."
+        )
+    lin = ctx.result(LinearizableResult)
+    if lin is not None and lin.failures:
+        lines.append(f"<b>{len(lin.failures)} non-linearizable keys.</b>")
+    dirty = ctx.result(DirtyReadsResult)
     if dirty is not None:
-        bad = sum(len(as_list(dirty.get(k))) for k in ("unmarked", "never-written", "rolled-back"))
-        lines.append(f"Dirty reads: {h(dirty.get('reads', '?'))} checked, {bad} anomalies.")
+        bad = dirty.unmarked_count + dirty.never_written_count + dirty.rolled_back_count
+        lines.append(f"Dirty reads: {dirty.reads} checked, {bad} anomalies.")
     return lines
 
 
@@ -101,7 +112,7 @@ def header(ctx: Context) -> str:
         for label, keys in FACT_KEYS
     ]
     facts.append(f"<span>duration: <b>{ctx.end:.1f} s</b></span>")
-    facts.append(f"<span>operations: <b>{len(ctx.ops):,}</b></span>")
+    facts.append(f"<span>operations: <b>{ctx.operations:,}</b></span>")
     facts.append(f"<span>faults: <b>{len(ctx.faults)}</b></span>")
     facts.append(f"<span>run: <b>{h(ctx.run.path.name)}</b></span>")
     names = containers(ctx.test)
@@ -125,28 +136,30 @@ def notes(ctx: Context) -> str:
     return f'<section class="notes"><h2>Notes on the input</h2><ul>{items}</ul></section>'
 
 
-def _counts(result: dict[str, Any]) -> str:
+def _counts(result: CheckResult) -> str:
+    evidence = result.to_json()
     parts = []
-    for key, value in result.items():
+    for key, value in evidence.items():
         if key.endswith("-count") and isinstance(value, int) and not isinstance(value, bool):
             parts.append(f"{key[:-6]}: {value}")
-    for key in ("keys-checked", "reads", "check-time-s"):
-        if key in result and not isinstance(result[key], dict | list):
-            parts.append(f"{key}: {text(result[key])}")
-    longest = ns_to_s(result.get("longest-unavailable-ns"))
-    if longest is not None:
-        parts.append(f"longest unavailable: {longest:.2f} s")
+    for key in ("keys-checked", "reads", "operations"):
+        if key in evidence and not isinstance(evidence[key], dict | list):
+            parts.append(f"{key}: {text(evidence[key])}")
+    if isinstance(result, AvailabilityResult):
+        parts.append(f"longest unavailable: {result.longest_unavailable_ns / 1e9:.2f} s")
+    if result.check_time_s is not None:
+        parts.append(f"check time: {result.check_time_s:g} s")
     return "; ".join(parts)
 
 
 def verdicts(ctx: Context) -> str:
-    if not ctx.checkers:
+    if not ctx.results:
         return section(
             "verdicts", "Checkers", note("no checker results (results.json missing or empty)")
         )
     rows = [
-        [raw(h(name)), raw(badge(verdict(r.get("valid")))), text(r.get("summary", "")), _counts(r)]
-        for name, r in sorted(ctx.checkers.items())
+        [raw(h(name)), raw(badge(r.verdict.value)), text(r.summary), _counts(r)]
+        for name, r in sorted(ctx.results.items())
     ]
     return section(
         "verdicts", "Checkers", table(["checker", "verdict", "summary", "evidence"], rows)
@@ -182,7 +195,10 @@ def promises(ctx: Context) -> str:
         status = p.get("status")
         holds = p.get("holds")
         state = "held" if holds is True else "broken" if holds is False else "unevaluated"
-        label = "not evaluated" if state == "unevaluated" else state
+        label = state
+        if state == "unevaluated":
+            reason = p.get("not-measured")
+            label = "not exercised" if reason == "not-exercised" else "not evaluated"
         description = p.get("description")
         prop = (
             h(description) + f' <span class="status">({h(name)})</span>' if description else h(name)
@@ -203,7 +219,7 @@ def promises(ctx: Context) -> str:
     return section("promises", f"Promise table ({mode} replication)", body)
 
 
-def _fault_cell(fault: Any) -> str:
+def _fault_cell(fault: Fault | None) -> str:
     if fault is None:
         return "none recorded"
     span = (
@@ -216,28 +232,28 @@ def _fault_cell(fault: Any) -> str:
 
 
 def lost_writes(ctx: Context) -> str:
-    if not ctx.lost:
-        if not any("lost" in c for c in ctx.checkers.values()):
-            return ""  # no checker of this workload looks for lost writes
+    if ctx.result(SetFullResult) is None:
+        return ""  # no checker of this workload looks for lost writes
+    lost = ctx.lost
+    if not lost:
         body = '<p class="empty">No acknowledged write was lost.</p>'
         return section("lost", "Lost acknowledged writes", body)
-    keyed = any(w.key is not None for w in ctx.lost)
+    keyed = any(w.key is not None for w in lost)
     headers = (
         ["#"]
         + (["key"] if keyed else [])
-        + ["value", "acknowledged at (s)", "by server", "preceding fault", "checker"]
+        + ["value", "acknowledged at (s)", "by server", "preceding fault"]
     )
     rows: list[list[Any]] = []
-    for i, w in enumerate(sorted(ctx.lost, key=lambda w: (w.ack is None, w.ack or 0.0)), start=1):
-        fault = _fault_cell(w.fault) + (f" ({w.fault_note})" if w.fault_note else "")
+    for i, w in enumerate(sorted(lost, key=lambda w: (w.ack is None, w.ack or 0.0)), start=1):
         rows.append(
             [i]
             + ([raw(code(w.key))] if keyed else [])
-            + [raw(code(w.value)), raw(secs(w.ack), True), w.node or "?", fault, w.checker]
+            + [raw(code(w.value)), raw(secs(w.ack), True), w.node or "?", _fault_cell(w.fault)]
         )
     return section(
         "lost",
-        f"Lost acknowledged writes ({len(ctx.lost)})",
+        f"Lost acknowledged writes ({len(lost)})",
         long_table(headers, rows, shown=12, what="lost writes"),
     )
 
@@ -245,111 +261,104 @@ def lost_writes(ctx: Context) -> str:
 def _op_text(op: Any) -> str:
     if not isinstance(op, dict):
         return text(op)
-    t = ns_to_s(op.get("time"))
+    t = seconds(op.get("time"))
     when = f" at {t:.3f} s" if t is not None else ""
     return f"p{text(op.get('process'))} {text(op.get('f'))} {text(op.get('value'), 60)}{when}"
 
 
 def split_brain(ctx: Context) -> str:
-    sb = ctx.checkers.get("split-brain")
+    sb = ctx.result(SplitBrainResult)
     if sb is None and not ctx.run.roles:
         return ""
-    writes = as_list((sb or {}).get("overlapping-writes"))
     body = "<h3>Overlapping acknowledged writes from two servers</h3>"
-    if sb is None or "overlapping-writes" not in sb:
-        reason = text(sb.get("summary")) if sb else "the split-brain checker did not run"
-        body += note(f"not checked: {reason}")
-    elif writes:
-        rows = []
-        for w in writes:
-            if not isinstance(w, dict):
-                continue
-            nodes = as_list(w.get("nodes"))
-            overlap = ns_to_s(w.get("overlap_ns"))
-            rows.append(
-                [
-                    " / ".join(text(n) for n in nodes),
-                    raw(code(_op_text(w.get("a")))),
-                    raw(code(_op_text(w.get("b")))),
-                    raw(secs(overlap * 1000 if overlap is not None else None, 1), True),
-                ]
-            )
+    if sb is None:
+        reason = ctx.results.get("split-brain")
+        why = reason.summary if reason is not None else "the split-brain checker did not run"
+        body += note(f"not checked: {why}")
+    elif sb.overlapping_writes:
+        rows = [
+            [
+                " / ".join(w.nodes),
+                raw(code(_op_text(w.a))),
+                raw(code(_op_text(w.b))),
+                raw(secs(w.overlap_ns / 1e6, 1), True),
+            ]
+            for w in sb.overlapping_writes
+        ]
         body += long_table(["servers", "write a", "write b", "overlap (ms)"], rows, what="pairs")
+        if sb.overlap_count > len(sb.overlapping_writes):
+            body += note(f"{sb.overlap_count} overlapping pairs in all; the longest are listed")
     else:
         body += '<p class="empty">None: no two servers acknowledged writes in overlapping time.</p>'
     body += "<h3>Overlapping leadership claims (harmless if writes are fenced)</h3>"
-    if ctx.claims:
+    if sb is None:
+        body += note("not checked")
+    elif sb.overlapping_claims:
         rows = [
             [
-                ", ".join(n),
-                raw(secs(a), True),
-                raw(secs(b), True),
-                raw(secs((b - a) * 1000, 1), True),
+                ", ".join(c.nodes),
+                raw(secs(c.start / 1e9), True),
+                raw(secs(c.end / 1e9), True),
+                raw(secs(c.duration_ns / 1e6, 1), True),
             ]
-            for n, a, b in ctx.claims
+            for c in sb.overlapping_claims
         ]
         body += long_table(
             ["servers claiming", "from (s)", "to (s)", "duration (ms)"], rows, what="claims"
         )
     else:
         body += '<p class="empty">None.</p>'
-    if not ctx.claims_from_checker:
-        body += note("claims computed from roles.jsonl samples")
     return section("split-brain", "Split-brain windows", body)
 
 
 def availability(ctx: Context) -> str:
-    av = ctx.checkers.get("availability", {})
+    av = ctx.result(AvailabilityResult)
+    if av is None:
+        if "availability" not in ctx.results:
+            return ""
+        body = note(f"not measured: {ctx.results['availability'].summary}")
+        return section("availability", "Availability and failovers", body)
     body = ""
-    if ctx.unavailable:
-        windows = av.get("windows") if ctx.unavailable_from_checker else None
-        rows = []
-        for i, (a, b) in enumerate(ctx.unavailable):
-            fault = None
-            if isinstance(windows, list) and i < len(windows) and isinstance(windows[i], dict):
-                fault = windows[i].get("fault")
-            label = (
-                text(fault.get("fault", fault))
-                if isinstance(fault, dict)
-                else text(fault) or "none"
-            )
-            rows.append([raw(secs(a), True), raw(secs(b), True), raw(secs(b - a, 2), True), label])
+    if av.windows:
+        rows = [
+            [
+                raw(secs(w.start / 1e9), True),
+                raw(secs(w.end / 1e9), True),
+                raw(secs(w.duration_ns / 1e9, 2), True),
+                w.fault.fault if w.fault is not None else "none",
+            ]
+            for w in av.windows
+        ]
         body += long_table(["from (s)", "to (s)", "duration (s)", "fault"], rows, what="windows")
-        if not ctx.unavailable_from_checker:
-            body += note(
-                "computed from the history: gaps of 1 s or more with no successful operation"
-            )
     else:
         body += '<p class="empty">No window without a successful operation.</p>'
-    failovers = av.get("failovers")
     body += "<h3>Failovers</h3>"
-    if not isinstance(failovers, list):
-        failovers = [
-            {"from": f["from"], "to": f["to"], "start": f["start"] * 1e9, "end": f["end"] * 1e9}
-            for f in failovers_from_roles(ctx.segments, ctx.faults)
-        ]
-        if failovers:
-            body += note(
-                "computed from roles.jsonl: from the fault (else the old leader's last claim)"
-                " to the new leader's first claim"
-            )
     rows = []
-    for f in failovers:
-        if isinstance(f, dict):
-            began = ns_to_s(f.get("start"))
-            ended = ns_to_s(f.get("end"))
-            dur = (ended - began) if began is not None and ended is not None else None
-            rows.append(
-                [
-                    text(f.get("from")),
-                    text(f.get("to")),
-                    raw(secs(began), True),
-                    raw(secs(ended), True),
-                    raw(secs(dur, 2), True),
-                ]
-            )
+    for f in av.failovers:
+        ended = f.end / 1e9 if f.end is not None else None
+        duration = f.duration_ns / 1e9 if f.duration_ns is not None else None
+        rows.append(
+            [
+                f.old,
+                f.new,
+                "" if f.epoch is None else f.epoch,
+                "planned" if f.planned else "unplanned",
+                f.fault.fault if f.fault is not None else "none",
+                raw(secs(f.start / 1e9), True),
+                raw(secs(ended) if ended is not None else "never answered", True),
+                raw(secs(duration, 2), True),
+            ]
+        )
     body += (
-        long_table(["from", "to", "start (s)", "end (s)", "duration (s)"], rows, what="failovers")
+        long_table(
+            ["from", "to", "epoch", "kind", "cause", "start (s)", "end (s)", "duration (s)"],
+            rows,
+            what="failovers",
+        )
+        + note(
+            "a failover runs from the fault (else the old leader's last claim) to the first"
+            " operation the new leader acknowledged"
+        )
         if rows
         else note("no failover")
     )

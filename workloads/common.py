@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from harness.core.client import ArangoClient, Response
 from harness.core.protocols import ATTEMPT_MONO_NS, Completion, Invocation
@@ -66,13 +67,29 @@ C = TypeVar("C", bound=CollectionConfig)
 class CollectionWorkload(Generic[C]):
     """What every workload over one collection shares: its config, set-up and description.
 
-    A workload supplies ``checkers()``, ``ops()`` and ``client()``.
+    A workload supplies ``name``, ``config_type`` (its configuration dataclass),
+    ``checkers()``, ``ops()`` and ``client()``. ``from_config`` is its factory
+    for a registry: it builds the workload from the settings ``test.json`` holds.
     """
 
     name = "workload"
+    config_type: ClassVar[type[Any]]
 
     def __init__(self, config: C) -> None:
         self.cfg = config
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any] | None = None) -> Self:
+        """The workload with ``settings`` (defaults for any left out); ``ValueError``
+        names a setting it does not have."""
+        known = {f.name for f in fields(cls.config_type)}
+        unknown = sorted(set(settings or {}) - known)
+        if unknown:
+            raise ValueError(
+                f"workload {cls.name}: unknown setting(s) {', '.join(unknown)}"
+                f" (known: {', '.join(sorted(known))})"
+            )
+        return cls(cls.config_type(**dict(settings or {})))
 
     def final_ops(self) -> list[Invocation]:
         return []
@@ -81,4 +98,4 @@ class CollectionWorkload(Generic[C]):
         await ensure_collection(http, self.cfg.collection)
 
     def config(self) -> dict[str, Any]:
-        return {"workload": self.name, **asdict(self.cfg)}
+        return asdict(self.cfg)

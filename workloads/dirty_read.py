@@ -97,6 +97,7 @@ class DirtyReadClient:
 
 class DirtyReadWorkload(CollectionWorkload[DirtyReadConfig]):
     name = "dirty-read"
+    config_type = DirtyReadConfig
 
     def checkers(self) -> list[Checker]:
         return [DirtyReadsChecker(), SplitBrainChecker(), AvailabilityChecker()]

@@ -35,7 +35,7 @@ class RegisterConfig:
     collection: str = "register"
     keys: int = 5  # keys in use at once
     ops_per_key: int = 200
-    values: int = 5  # values are drawn from range(values)
+    values: int = 5  # unused since writes are unique; kept so old test.json files load
 
 
 class RegisterOps:
@@ -46,6 +46,16 @@ class RegisterOps:
         self._slots = list(range(config.keys))
         self._used = [0] * config.keys
         self._next_key = config.keys
+        # every write and cas writes a value never written before in this run, so a
+        # read names the write it saw and the checker decides in O(n log n); values
+        # are numbered per worker, so a worker's values do not depend on the others
+        self._written: dict[int, int] = {}
+        self._recent: dict[int, list[int]] = {}
+
+    def _fresh(self, worker: int) -> int:
+        n = self._written.get(worker, 0) + 1
+        self._written[worker] = n
+        return (worker + 1) * 1_000_000 + n
 
     def _key(self, rng: random.Random) -> int:
         slot = rng.randrange(len(self._slots))
@@ -61,9 +71,15 @@ class RegisterOps:
         f = rng.choice(("read", "write", "cas"))
         if f == "read":
             return Invocation("read", [key, None])
-        if f == "write":
-            return Invocation("write", [key, rng.randrange(self.config.values)])
-        old, new = rng.randrange(self.config.values), rng.randrange(self.config.values)
+        new = self._fresh(worker)
+        recent = self._recent.setdefault(key, [])
+        if f == "write" or not recent:
+            recent.append(new)
+            del recent[:-3]
+            return Invocation("write", [key, new])
+        old = rng.choice(recent)  # one of the key's last three values: cas succeeds often
+        recent.append(new)
+        del recent[:-3]
         return Invocation("cas", [key, [old, new]])
 
 
@@ -119,6 +135,7 @@ class RegisterClient:
 
 class RegisterWorkload(CollectionWorkload[RegisterConfig]):
     name = "register"
+    config_type = RegisterConfig
 
     def checkers(self) -> list[Checker]:
         return [LinearizableChecker(), SplitBrainChecker(), AvailabilityChecker()]

@@ -102,6 +102,7 @@ class SetClient:
 
 class SetWorkload(CollectionWorkload[SetConfig]):
     name = "set"
+    config_type = SetConfig
 
     def checkers(self) -> list[Checker]:
         return [SetFullChecker(self.cfg.collection), SplitBrainChecker(), AvailabilityChecker()]

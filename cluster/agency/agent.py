@@ -15,6 +15,7 @@ from aiohttp import web
 
 from cluster.agency.api import build_app
 from cluster.agency.callbacks import CallbackDispatcher
+from cluster.agency.client_api import commit_writes
 from cluster.agency.config import AgentConfig, parse_listen
 from cluster.agency.log_store import LogStore
 from cluster.agency.raft import RaftNode
@@ -216,7 +217,9 @@ class Agent:
         """Write ``transactions`` (ArangoDB form) through Raft; results as the write API."""
         if not self.raft.is_leader():
             raise NotLeader(self.cfg.id, self.raft.leader_id, "supervision write")
-        return await self.propose(parse_write(transactions, clock.wall()), "supervision write")
+        # as client writes: a transaction whose preconditions fail takes no log index
+        entries = parse_write(transactions, clock.wall())
+        return await commit_writes(self, entries, "supervision write")
 
 
 class _SupervisionHandle:

@@ -2,8 +2,9 @@
 
 Every mutating method is one SQLite transaction, committed with
 ``synchronous=FULL`` in WAL mode, so it is on disk when the method returns.
-Callers batch (group commit) by handing several entries to one
-:meth:`LogStore.append` call.
+The Raft driver batches (group commit) by handing everything one
+``Ready`` holds to one :meth:`LogStore.persist` call. It implements
+``raft.RaftStorage``; the simulator has an in-memory twin.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import fcntl
 import json
 import os
 import sqlite3
-from dataclasses import dataclass, field
-from typing import Any
+
+from cluster.agency.raft_core_msgs import HardState, LogEntry, RecoveredState, Snapshot
+
+__all__ = ["LogEntry", "LogStore", "RecoveredState", "Snapshot"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hard_state (
@@ -33,49 +36,6 @@ CREATE TABLE IF NOT EXISTS snapshot (
     data TEXT NOT NULL
 );
 """
-
-
-@dataclass
-class LogEntry:
-    """One Raft log entry."""
-
-    index: int
-    term: int
-    entry: dict[str, Any]
-
-    def to_wire(self) -> list[Any]:
-        return [self.index, self.term, self.entry]
-
-    @staticmethod
-    def from_wire(raw: Any) -> LogEntry:
-        if (
-            not isinstance(raw, list)
-            or len(raw) != 3
-            or not isinstance(raw[0], int)
-            or not isinstance(raw[1], int)
-            or not isinstance(raw[2], dict)
-        ):
-            raise ValueError(f"malformed log entry {raw!r:.80}")
-        return LogEntry(raw[0], raw[1], raw[2])
-
-
-@dataclass
-class Snapshot:
-    """A state-machine snapshot covering the log up to ``last_index``."""
-
-    last_index: int
-    last_term: int
-    data: dict[str, Any]
-
-
-@dataclass
-class RecoveredState:
-    """What :meth:`LogStore.load` finds on disk."""
-
-    term: int = 0
-    voted_for: str | None = None
-    snapshot: Snapshot | None = None
-    entries: list[LogEntry] = field(default_factory=list)
 
 
 class LogStore:
@@ -126,24 +86,42 @@ class LogStore:
         return state
 
     def save_hard_state(self, term: int, voted_for: str | None) -> None:
-        with self._txn():
-            self._db.execute(
-                "INSERT INTO hard_state (id, term, voted_for) VALUES (0, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET term = excluded.term, voted_for = excluded.voted_for",
-                (term, voted_for),
-            )
+        self.persist(HardState(term, voted_for), [])
 
-    def append(self, entries: list[LogEntry], truncate_from: int | None = None) -> None:
-        """Durably drop entries ``>= truncate_from`` (if given), then add ``entries``."""
-        if not entries and truncate_from is None:
+    def persist(
+        self, hard_state: HardState | None, entries: list[LogEntry], one_by_one: bool = False
+    ) -> None:
+        """Durably write ``hard_state`` and ``entries`` (replacing the log from the first).
+
+        One transaction (one fsync) for all of it; ``one_by_one`` spends one per
+        entry instead, kept only to measure what group commit buys.
+        """
+        if one_by_one and len(entries) > 1:
+            self.persist(hard_state, entries[:1])
+            for e in entries[1:]:
+                self.persist(None, [e])
+            return
+        if hard_state is None and not entries:
             return
         with self._txn():
-            if truncate_from is not None:
-                self._db.execute("DELETE FROM log WHERE idx >= ?", (truncate_from,))
-            self._db.executemany(
-                "INSERT OR REPLACE INTO log (idx, term, entry) VALUES (?, ?, ?)",
-                [(e.index, e.term, json.dumps(e.entry, separators=(",", ":"))) for e in entries],
-            )
+            if hard_state is not None:
+                self._save_hard_state(hard_state.term, hard_state.vote)
+            if entries:
+                self._db.execute("DELETE FROM log WHERE idx >= ?", (entries[0].index,))
+                self._insert(entries)
+
+    def _save_hard_state(self, term: int, voted_for: str | None) -> None:
+        self._db.execute(
+            "INSERT INTO hard_state (id, term, voted_for) VALUES (0, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET term = excluded.term, voted_for = excluded.voted_for",
+            (term, voted_for),
+        )
+
+    def _insert(self, entries: list[LogEntry]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO log (idx, term, entry) VALUES (?, ?, ?)",
+            [(e.index, e.term, json.dumps(e.entry, separators=(",", ":"))) for e in entries],
+        )
 
     def save_snapshot(self, snap: Snapshot, discard_log: bool = False) -> None:
         """Store ``snap`` and delete the log prefix it covers (or the whole log)."""

@@ -1,17 +1,23 @@
-"""Raft consensus for the agency: elections with pre-vote and check-quorum,
-log replication, commit, apply, snapshots, and read-index reads.
+"""The async driver around :class:`~cluster.agency.raft_core.RaftCore`.
 
-All state changes happen in synchronous sections of the event loop (SQLite
-writes included, which take well under a millisecond), so handlers never see
-half-updated state. The only awaits are RPCs to peers and waits for commit.
+All consensus decisions live in the core; this module only moves data:
+it ticks the core on the node's clock, turns core messages into HTTP RPCs
+(``raft_transport``) and replies back into messages (``raft_wire``),
+persists each :class:`~cluster.agency.raft_core_msgs.Ready` through a
+:class:`RaftStorage`, applies committed entries to the state machine, and
+resolves the futures of proposals and reads.
 
-Parts live beside it: ``raft_log`` (the log and snapshot, on disk),
-``raft_replication`` (the leader's side of each follower), ``raft_reads``
-(read-index rounds), ``raft_transport`` (RPCs over HTTP).
+Every input is followed by :meth:`RaftNode._process`, which drains the
+core's Ready batches synchronously (persist, then send, then apply, then
+advance), so handlers never see half-updated state and a reply only leaves
+once what it promises is on disk. Group commit falls out of the loop:
+proposals only append to the core's log; the loop's next drain writes all of
+them in one transaction, and the core builds each follower's append only
+then, so the same batch travels in one RPC.
 
-Clients of this module call :meth:`RaftNode.propose` (returns once the entries
-are committed and applied here) and :meth:`RaftNode.read_barrier` (returns
-once a read of the local state machine is linearizable).
+Clients call :meth:`RaftNode.propose` (returns once the entries are committed
+and applied here) and :meth:`RaftNode.read_barrier` (returns once a read of
+the local state machine is linearizable).
 """
 
 from __future__ import annotations
@@ -22,37 +28,50 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from cluster.agency.log_store import LogEntry, LogStore, Snapshot
-from cluster.agency.raft_log import RaftLog
-from cluster.agency.raft_reads import ReadIndex
-from cluster.agency.raft_replication import PeerReplicator, as_int
+from cluster.agency.raft_core import RaftCore
+from cluster.agency.raft_core_log import CoreLog
+from cluster.agency.raft_core_msgs import (
+    APP,
+    LEADER,
+    RESPONSE_OF,
+    SNAP,
+    LogEntry,
+    Message,
+    NotLeaderError,
+    Ready,
+)
 from cluster.agency.raft_types import (
-    RPC_REQUEST_VOTE,
     NotLeader,
     RaftSettings,
+    RaftStorage,
     StateMachine,
+    TimeSource,
     Transport,
+)
+from cluster.agency.raft_wire import (
+    reply_from_wire,
+    reply_to_wire,
+    request_from_wire,
+    request_to_wire,
 )
 from cluster.common import clock
 
 log = logging.getLogger(__name__)
-
-FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
-NOOP: dict[str, Any] = {"kind": "noop"}
 
 ApplyHook = Callable[[int, dict[str, Any], Any], None]
 LeadershipHook = Callable[[bool], None]
 
 
 class RaftNode:
-    """One agent's Raft state and loops."""
+    """One agent's Raft: a core, its storage, its transport and its state machine."""
 
     def __init__(
         self,
         settings: RaftSettings,
-        log_store: LogStore,
+        log_store: RaftStorage,
         transport: Transport,
         make_state_machine: Callable[[dict[str, Any] | None], StateMachine],
+        time_source: TimeSource | None = None,
     ) -> None:
         self.s = settings
         self.id = settings.node_id
@@ -60,411 +79,316 @@ class RaftNode:
         self._disk = log_store
         self.transport = transport
         self._make_sm = make_state_machine
-        self._rng = random.Random(settings.seed)
+        self._clock: TimeSource = time_source or clock
         self.on_apply: ApplyHook | None = None
         self.on_leadership: LeadershipHook | None = None
-
         rec = log_store.load()
-        self.term = rec.term
-        self.voted_for = rec.voted_for
-        self.log = RaftLog(log_store, rec.snapshot, rec.entries, settings.group_commit)
+        self.core = RaftCore(settings.core_config(), rec, random.Random(settings.seed))
         self.sm: StateMachine = make_state_machine(rec.snapshot.data if rec.snapshot else None)
-        self.commit_index = self.log.snapshot_index
-        self.last_applied = self.log.snapshot_index
-
-        self.role = FOLLOWER
-        self.leader_id: str | None = None
-        self._leader_contact: float | None = None
-        self._election_deadline = 0.0
-        self._reset_election_deadline()
-
-        # leader state
-        self.replicators: dict[str, PeerReplicator] = {}
-        self.reads = ReadIndex(settings.majority)
+        self._incoming_sm: tuple[int, StateMachine] | None = None
         self._waiters: dict[int, tuple[int, asyncio.Future[Any]]] = {}
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[Any]]] = []
-        self._flush_event = asyncio.Event()
-        self._noop_index = 0
+        self._reads: dict[int, asyncio.Future[None]] = {}
+        self._read_waits: list[tuple[int, int]] = []  # (index, context): confirmed, not yet applied
+        self._next_read = 0
+        self._ready_term = -1
         self._ready = asyncio.Event()
-
-        self._tasks: list[asyncio.Task[None]] = []
-        self._campaign: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._calls: set[asyncio.Task[None]] = set()
         self._stopped = False
         self.stats: dict[str, int] = {"elections": 0, "batches": 0, "proposals": 0}
 
+    # --------------------------------------------------------------- views
+    @property
+    def term(self) -> int:
+        return self.core.term
+
+    @property
+    def role(self) -> str:
+        return self.core.role
+
+    @property
+    def leader_id(self) -> str | None:
+        return self.core.leader
+
+    @property
+    def log(self) -> CoreLog:
+        return self.core.log
+
     @property
     def last_index(self) -> int:
-        return self.log.last_index
+        return self.core.log.last_index
 
-    # ---------------------------------------------------------- lifecycle
+    @property
+    def commit_index(self) -> int:
+        return self.core.commit
+
+    @property
+    def last_applied(self) -> int:
+        return self.core.applied
+
+    def is_leader(self) -> bool:
+        return self.core.role == LEADER
+
+    def is_ready_leader(self) -> bool:
+        """Leader whose term's first entry is applied (its local state is current)."""
+        return self.core.role == LEADER and self._ready_term == self.core.term
+
+    def status(self) -> dict[str, Any]:
+        core = self.core
+        st: dict[str, Any] = {
+            "id": self.id,
+            "role": core.role,
+            "term": core.term,
+            "leaderId": core.leader,
+            "commitIndex": core.commit,
+            "lastApplied": core.applied,
+            "lastIndex": core.log.last_index,
+            "snapshotIndex": core.log.snapshot_index,
+        }
+        st["lastAcked"] = {
+            p: round((self.core.now - pr.last_ack) * self.s.tick, 3)
+            for p, pr in self.core.progress.items()
+        }
+        return st
+
+    # ----------------------------------------------------------- lifecycle
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._ticker(), name=f"{self.id}-raft-ticker"),
-            asyncio.create_task(self._flusher(), name=f"{self.id}-raft-flusher"),
-        ]
+        self._loop_task = asyncio.create_task(self._run(), name=f"{self.id}-raft")
         log.info(
             "%s: raft started term=%d last_index=%d snapshot=%d",
             self.id,
-            self.term,
-            self.log.last_index,
-            self.log.snapshot_index,
+            self.core.term,
+            self.core.log.last_index,
+            self.core.log.snapshot_index,
         )
 
     async def stop(self) -> None:
         self._stopped = True
-        tasks = [t for r in self.replicators.values() if (t := r.stop()) is not None]
-        self._become_follower(self.term, None, "shutdown")
-        tasks += self._tasks
-        if self._campaign is not None:
-            tasks.append(self._campaign)
+        was_ready = self._ready_term == self.core.term and self.core.role == LEADER
+        self._fail_all(NotLeader(self.id, None, "shutdown"))
+        if was_ready and self.on_leadership is not None:
+            self.on_leadership(False)
+        tasks = [*self._calls, *([self._loop_task] if self._loop_task else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def is_leader(self) -> bool:
-        return self.role == LEADER
-
-    def is_ready_leader(self) -> bool:
-        """Leader whose term's first entry is applied (its local state is current)."""
-        return self.role == LEADER and self._ready.is_set()
-
-    def _now(self) -> float:
-        return clock.monotonic()
-
-    def _reset_election_deadline(self) -> None:
-        timeout = self._rng.uniform(self.s.election_timeout_min, self.s.election_timeout_max)
-        self._election_deadline = self._now() + timeout
-
-    # ------------------------------------------------------------ ticker
-    async def _ticker(self) -> None:
+    async def _run(self) -> None:
+        """The only loop: tick the core on time, drain its Ready batches when woken."""
+        tick = self.s.tick
+        next_tick = self._clock.monotonic() + tick
         while not self._stopped:
-            await asyncio.sleep(self.s.tick)
-            now = self._now()
-            if self.role == LEADER:
-                self._check_quorum(now)
-            elif now >= self._election_deadline and (
-                self._campaign is None or self._campaign.done()
-            ):
-                self._reset_election_deadline()
-                self.leader_id = None  # silent for an election timeout: presumed gone
-                self._campaign = asyncio.create_task(self._run_campaign())
+            delay = self._clock.real_duration(max(0.0, next_tick - self._clock.monotonic()))
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            now = self._clock.monotonic()
+            if now >= next_tick:
+                behind = int((now - next_tick) / tick) + 1
+                for _ in range(behind):  # a stalled loop catches up: time did pass
+                    self.core.tick()
+                next_tick += behind * tick
+            try:
+                self._process()
+            except Exception:
+                log.exception("%s: raft loop failed; retrying", self.id)
+                await asyncio.sleep(self._clock.real_duration(tick))
 
-    def _check_quorum(self, now: float) -> None:
-        horizon = now - self.s.election_timeout_max
-        alive = 1 + sum(1 for r in self.replicators.values() if r.last_ack >= horizon)
-        if alive < self.s.majority:
-            log.warning("%s: lost contact with a majority; stepping down", self.id)
-            self._become_follower(self.term, None, "check-quorum")
-
-    # ---------------------------------------------------------- elections
-    async def _run_campaign(self) -> None:
-        try:
-            if not await self._poll(pre_vote=True):
-                return
-            self.term += 1
-            self.voted_for = self.id
-            self.role = CANDIDATE
-            self.leader_id = None
-            self._disk.save_hard_state(self.term, self.voted_for)
-            self.stats["elections"] += 1
-            log.info("%s: campaigning in term %d", self.id, self.term)
-            if await self._poll(pre_vote=False):
-                self._become_leader()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s: campaign failed", self.id)
-
-    async def _poll(self, pre_vote: bool) -> bool:
-        """Ask every peer for a (pre-)vote; True once a majority granted it."""
-        term = self.term + 1 if pre_vote else self.term
-        start_term, start_role = self.term, self.role
-        body = {
-            "term": term,
-            "candidateId": self.id,
-            "lastLogIndex": self.log.last_index,
-            "lastLogTerm": self.log.last_term,
-            "preVote": pre_vote,
-        }
-        granted = 1
-        if granted >= self.s.majority:
-            return True
-        calls = [
-            asyncio.ensure_future(
-                self.transport.call(p, RPC_REQUEST_VOTE, body, self.s.rpc_timeout)
-            )
-            for p in self.peers
-        ]
-        try:
-            for next_done in asyncio.as_completed(calls):
-                resp = await next_done
-                if self.term != start_term or self.role != start_role or self._stopped:
-                    return False
-                if resp is None:
-                    continue
-                resp_term = as_int(resp.get("term"))
-                if resp_term > self.term:
-                    self._become_follower(resp_term, None, "higher term in vote reply")
-                    return False
-                if resp.get("voteGranted") is True:
-                    granted += 1
-                    if granted >= self.s.majority:
-                        return True
-            return False
-        finally:
-            for c in calls:
-                c.cancel()
-
-    def handle_request_vote(self, body: dict[str, Any]) -> dict[str, Any]:
-        cand_term = as_int(body.get("term"))
-        cand = str(body.get("candidateId", ""))
-        up_to_date = (as_int(body.get("lastLogTerm")), as_int(body.get("lastLogIndex"))) >= (
-            self.log.last_term,
-            self.log.last_index,
-        )
-        if body.get("preVote") is True:
-            now = self._now()
-            heard_leader = self.role == LEADER or (
-                self._leader_contact is not None
-                and now - self._leader_contact < self.s.election_timeout_min
-            )
-            grant = cand_term > self.term and up_to_date and not heard_leader
-            return {"term": self.term, "voteGranted": grant}
-        if cand_term < self.term:
-            return {"term": self.term, "voteGranted": False}
-        if cand_term > self.term:
-            self._become_follower(cand_term, None, f"vote request from {cand}")
-        grant = self.voted_for in (None, cand) and up_to_date
-        if grant:
-            self.voted_for = cand
-            self._disk.save_hard_state(self.term, self.voted_for)
-            self._reset_election_deadline()
-        return {"term": self.term, "voteGranted": grant}
-
-    # -------------------------------------------------------- role changes
-    def _become_follower(self, term: int, leader: str | None, why: str) -> None:
-        was_leader = self.role == LEADER
-        if term > self.term:
-            self.term = term
-            self.voted_for = None
-            self._disk.save_hard_state(self.term, None)
-        if self.role != FOLLOWER:
-            log.info("%s: follower in term %d (%s)", self.id, self.term, why)
-        self.role = FOLLOWER
-        self.leader_id = leader
-        if was_leader:
-            self._stop_leading()
-
-    def _stop_leading(self) -> None:
-        self._ready.clear()
-        self._reset_election_deadline()
-        for replicator in self.replicators.values():
-            replicator.stop()
-        self.replicators = {}
-        err = NotLeader(self.id, self.leader_id, "leadership lost before commit")
-        for _, fut in self._waiters.values():
-            if not fut.done():
-                fut.set_exception(err)
-        self._waiters.clear()
-        self.reads.fail_all(err)
-        for _, pfut in self._pending:
-            if not pfut.done():
-                pfut.set_exception(err)
-        self._pending.clear()
-        if self.on_leadership is not None:
-            self.on_leadership(False)
-
-    def _become_leader(self) -> None:
-        log.info("%s: leader in term %d", self.id, self.term)
-        self.role = LEADER
-        self.leader_id = self.id
-        self._ready.clear()
-        self.reads.reset(self.peers)
-        self.replicators = {p: PeerReplicator(self, p, self.term) for p in self.peers}
-        noop = LogEntry(self.last_index + 1, self.term, dict(NOOP))
-        self._append_local([noop])
-        self._noop_index = noop.index
-        for replicator in self.replicators.values():
-            replicator.start()
-        self.advance_commit()
-
-    # ---------------------------------------------------------- proposals
+    # -------------------------------------------------------------- inputs
     async def propose(self, entries: list[dict[str, Any]]) -> list[tuple[int, Any]]:
         """Append ``entries`` (consecutively), wait until applied here; (index, result) each."""
-        if self.role != LEADER:
-            raise NotLeader(self.id, self.leader_id, "propose")
+        try:
+            added = self.core.propose(entries)
+        except NotLeaderError as exc:
+            raise NotLeader(self.id, exc.leader, "propose") from None
         loop = asyncio.get_running_loop()
         futs: list[asyncio.Future[Any]] = []
-        for entry in entries:
+        for e in added:
             fut: asyncio.Future[Any] = loop.create_future()
-            self._pending.append((entry, fut))
+            self._waiters[e.index] = (e.term, fut)
             futs.append(fut)
-        self._flush_event.set()
+        self.stats["proposals"] += len(added)
+        self._wake.set()  # group commit: the loop writes everything proposed till then at once
         return list(await asyncio.gather(*futs))
 
-    async def _flusher(self) -> None:
-        """Group commit: everything proposed since the last flush goes to disk in one fsync."""
-        while not self._stopped:
-            await self._flush_event.wait()
-            self._flush_event.clear()
-            batch, self._pending = self._pending, []
-            if not batch:
-                continue
-            if self.role != LEADER:
-                err = NotLeader(self.id, self.leader_id, "propose")
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(err)
-                continue
-            first = self.last_index + 1
-            new = [LogEntry(first + i, self.term, e) for i, (e, _) in enumerate(batch)]
+    async def read_barrier(self, time_limit: float) -> None:
+        """Return when reading the local state machine is linearizable (read-index)."""
+        if not self.is_leader():
+            raise NotLeader(self.id, self.leader_id, "read")
+        await asyncio.wait_for(self._ready.wait(), time_limit)
+        self._next_read += 1
+        ctx = self._next_read
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self.core.read_index(ctx):
+            raise NotLeader(self.id, self.leader_id, "read")
+        self._reads[ctx] = fut
+        try:
+            self._process()
+            await asyncio.wait_for(fut, time_limit)
+        finally:
+            self._reads.pop(ctx, None)
+
+    def handle_request_vote(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._handle(request_from_wire("requestVote", body, self.id))
+
+    def handle_append_entries(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._handle(request_from_wire("appendEntries", body, self.id))
+
+    def handle_install_snapshot(self, body: dict[str, Any]) -> dict[str, Any]:
+        m = request_from_wire("installSnapshot", body, self.id)
+        snap = m.snapshot
+        if snap is not None and snap.last_index > self.core.commit and m.term >= self.core.term:
+            # build it first: bad data raises ValueError before anything changes
+            self._incoming_sm = (snap.last_index, self._make_sm(snap.data))
+        return self._handle(m)
+
+    def _handle(self, m: Message) -> dict[str, Any]:
+        self.core.step(m)  # ValueError: a request no correct leader sends (answered 400)
+        reply = self._process(m)
+        if reply is None:  # cannot persist: promise nothing
+            return {"term": self.core.term, "success": False, "voteGranted": False}
+        return reply_to_wire(reply)
+
+    # ---------------------------------------------------------- the drain
+    def _process(self, request: Message | None = None) -> Message | None:
+        """Drain the core's Ready batches; return the reply to ``request`` if one was made."""
+        reply: Message | None = None
+        want = RESPONSE_OF[request.kind] if request is not None else None
+        while self.core.has_ready():
+            rd = self.core.ready()
+            early = rd.snapshot is None
+            if early:  # already stable here: client acks need not wait for this batch's fsync
+                self._apply_entries(rd.committed)
             try:
-                self._append_local(new)
-            except Exception as exc:
-                log.exception("%s: cannot persist %d entries", self.id, len(new))
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            self.stats["batches"] += 1
-            self.stats["proposals"] += len(batch)
-            for e, (_, fut) in zip(new, batch, strict=True):
-                self._waiters[e.index] = (e.term, fut)
-            self.advance_commit()
+                self._persist(rd)
+            except Exception:
+                log.exception("%s: cannot persist raft state; nothing sent", self.id)
+                if early:  # applied is applied; the rest is retried by the next drain
+                    self.core.advance(Ready(rd.role, rd.term, rd.leader, committed=rd.committed))
+                return None
+            for m in rd.messages:
+                if (
+                    request is not None
+                    and reply is None
+                    and m.kind == want
+                    and m.dst == request.src
+                ):
+                    reply = m
+                elif m.kind in RESPONSE_OF:
+                    self._send(m)
+            if not early:
+                self._restore(rd)
+                self._apply_entries(rd.committed)
+            self.core.advance(rd)
+            self._after(rd)
+        return reply
 
-    def _append_local(self, new: list[LogEntry]) -> None:
-        self.log.append(new)
-        for replicator in self.replicators.values():
-            replicator.wake.set()
+    def _persist(self, rd: Ready) -> None:
+        if rd.snapshot is not None:
+            self._disk.save_snapshot(rd.snapshot, discard_log=not rd.snapshot_keeps_log)
+        if rd.hard_state is not None or rd.entries:
+            self._disk.persist(rd.hard_state, rd.entries, one_by_one=not self.s.group_commit)
+            if rd.entries and rd.role == LEADER:
+                self.stats["batches"] += 1
 
-    # --------------------------------------------------------------- commit
-    def step_down(self, term: int, why: str) -> None:
-        """A peer showed a higher term: follow it (leader unknown yet)."""
-        self._become_follower(term, None, why)
+    def _restore(self, rd: Ready) -> None:
+        if rd.snapshot is not None:
+            idx = rd.snapshot.last_index
+            pending, self._incoming_sm = self._incoming_sm, None
+            self.sm = (
+                pending[1] if pending and pending[0] == idx else self._make_sm(rd.snapshot.data)
+            )
+            log.info("%s: installed snapshot at %d from %s", self.id, idx, self.core.leader)
 
-    def advance_commit(self) -> None:
-        if self.role != LEADER:
-            return
-        matches = sorted(
-            [self.last_index, *(r.match_index for r in self.replicators.values())], reverse=True
-        )
-        candidate = matches[self.s.majority - 1]
-        if candidate > self.commit_index and self.log.term_at(candidate) == self.term:
-            self.commit_index = candidate
-            self._apply_committed()
-
-    # ---------------------------------------------------------------- apply
-    def _apply_committed(self) -> None:
-        while self.last_applied < self.commit_index:
-            index = self.last_applied + 1
-            item = self.log.entry(index)
+    def _apply_entries(self, committed: list[LogEntry]) -> None:
+        for item in committed:
             result: Any
             try:
-                result = self.sm.apply(item.entry, index)
+                result = self.sm.apply(item.entry, item.index)
             except Exception as exc:
-                log.exception("%s: applying entry %d failed", self.id, index)
+                log.exception("%s: applying entry %d failed", self.id, item.index)
                 result = exc
-            self.last_applied = index
-            waiter = self._waiters.pop(index, None)
+            waiter = self._waiters.pop(item.index, None)
             if waiter is not None and not waiter[1].done():
                 if waiter[0] == item.term:
-                    waiter[1].set_result((index, result))
+                    waiter[1].set_result((item.index, result))
                 else:
                     waiter[1].set_exception(NotLeader(self.id, self.leader_id, "overwritten"))
             if self.on_apply is not None:
                 try:
-                    self.on_apply(index, item.entry, result)
+                    self.on_apply(item.index, item.entry, result)
                 except Exception:
-                    log.exception("%s: apply hook failed at %d", self.id, index)
-        if self.role == LEADER and not self._ready.is_set():
-            if self.last_applied >= self._noop_index:
-                self._ready.set()
-                if self.on_leadership is not None:
-                    self.on_leadership(True)
-        self._maybe_compact()
+                    log.exception("%s: apply hook failed at %d", self.id, item.index)
 
-    def _maybe_compact(self) -> None:
-        if self.last_applied - self.log.snapshot_index < self.s.snapshot_every:
+    def _after(self, rd: Ready) -> None:
+        core = self.core
+        self.stats["elections"] = core.elections
+        if rd.stepped_down:
+            log.info("%s: no longer leader (term %d)", self.id, core.term)
+            self._fail_all(NotLeader(self.id, core.leader, "leadership lost before commit"))
+            if self._ready_term >= 0 and self.on_leadership is not None:
+                self._ready_term = -1
+                self.on_leadership(False)
+            self._ready_term = -1
+        if (
+            core.role == LEADER
+            and self._ready_term != core.term
+            and core.applied >= core.lead_index
+        ):
+            log.info("%s: leader in term %d", self.id, core.term)
+            self._ready_term = core.term
+            self._ready.set()
+            if self.on_leadership is not None:
+                self.on_leadership(True)
+        for rs in rd.read_states:
+            self._read_waits.append((rs.index, rs.context))
+        if self._read_waits:
+            waiting: list[tuple[int, int]] = []
+            for index, ctx in self._read_waits:
+                if index > core.applied:
+                    waiting.append((index, ctx))
+                elif (fut := self._reads.get(ctx)) is not None and not fut.done():
+                    fut.set_result(None)
+            self._read_waits = waiting
+        if core.applied - core.log.snapshot_index >= self.s.snapshot_every:
+            snap = core.compact(core.applied, self.sm.snapshot())
+            self._disk.save_snapshot(snap)
+            log.info("%s: compacted log up to %d", self.id, snap.last_index)
+
+    def _fail_all(self, err: NotLeader) -> None:
+        self._ready.clear()
+        for _, fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(err)
+        self._waiters.clear()
+        for rfut in self._reads.values():
+            if not rfut.done():
+                rfut.set_exception(err)
+        self._read_waits = []
+
+    # ------------------------------------------------------------- sending
+    def _send(self, m: Message) -> None:
+        if self._stopped:
             return
-        self.log.compact(self.last_applied, self.sm.snapshot())
-        log.info("%s: compacted log up to %d", self.id, self.last_applied)
+        task = asyncio.create_task(self._call(m), name=f"{self.id}-{m.kind}-{m.dst}")
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
 
-    # ------------------------------------------------------- follower side
-    def _heard_from_leader(self, term: int, leader: str) -> None:
-        if term > self.term or self.role != FOLLOWER:
-            self._become_follower(term, leader, f"message from leader {leader}")
-        self.leader_id = leader
-        self._leader_contact = self._now()
-        self._reset_election_deadline()
-
-    def handle_append_entries(self, body: dict[str, Any]) -> dict[str, Any]:
-        term = as_int(body.get("term"))
-        if term < self.term:
-            return {"term": self.term, "success": False, "conflictIndex": self.last_index + 1}
-        raw_entries = body.get("entries") or []
-        if not isinstance(raw_entries, list):
-            raise ValueError("entries must be an array")
-        entries = [LogEntry.from_wire(raw) for raw in raw_entries]
-        self._heard_from_leader(term, str(body.get("leaderId", "")))
-        prev = as_int(body.get("prevLogIndex"))
-        merged = self.log.merge(prev, body.get("prevLogTerm"), entries, self.commit_index)
-        if not merged.success:
-            return {"term": self.term, "success": False, "conflictIndex": merged.conflict_index}
-        match = prev + len(entries)
-        leader_commit = min(as_int(body.get("leaderCommit")), match)
-        if leader_commit > self.commit_index:
-            self.commit_index = leader_commit
-            self._apply_committed()
-        return {"term": self.term, "success": True, "matchIndex": match}
-
-    def handle_install_snapshot(self, body: dict[str, Any]) -> dict[str, Any]:
-        term = as_int(body.get("term"))
-        if term < self.term:
-            return {"term": self.term, "success": False}
-        last, last_term = as_int(body.get("lastIndex")), as_int(body.get("lastTerm"))
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise ValueError("snapshot data must be an object")
-        self._heard_from_leader(term, str(body.get("leaderId", "")))
-        if last <= self.commit_index:
-            return {"term": self.term, "success": True}
-        sm = self._make_sm(data)  # raises ValueError before anything changes
-        self.log.install(Snapshot(last, last_term, data))
-        self.sm = sm
-        self.commit_index = self.last_applied = last
-        log.info("%s: installed snapshot at %d from %s", self.id, last, self.leader_id)
-        return {"term": self.term, "success": True}
-
-    # ----------------------------------------------------------------- reads
-    async def read_barrier(self, time_limit: float) -> None:
-        """Return when reading the local state machine is linearizable (read-index)."""
-        if self.role != LEADER:
-            raise NotLeader(self.id, self.leader_id, "read")
-        await asyncio.wait_for(self._ready.wait(), time_limit)
-        if self.role != LEADER:
-            raise NotLeader(self.id, self.leader_id, "read")
-        read_index = self.commit_index
-        if self.s.majority > 1:
-            confirmed = self.reads.open_round()
-            for replicator in self.replicators.values():
-                replicator.wake.set()
-            await asyncio.wait_for(confirmed, time_limit)
-        if self.last_applied < read_index:  # cannot happen: apply follows commit synchronously
-            raise NotLeader(self.id, self.leader_id, "read: apply lagging")
-
-    # ---------------------------------------------------------------- status
-    def status(self) -> dict[str, Any]:
-        now = self._now()
-        return {
-            "id": self.id,
-            "role": self.role,
-            "term": self.term,
-            "leaderId": self.leader_id,
-            "commitIndex": self.commit_index,
-            "lastApplied": self.last_applied,
-            "lastIndex": self.last_index,
-            "snapshotIndex": self.log.snapshot_index,
-            "lastAcked": {p: round(now - r.last_ack, 3) for p, r in self.replicators.items()}
-            if self.role == LEADER
-            else {},
-        }
+    async def _call(self, m: Message) -> None:
+        rpc, body = request_to_wire(m)
+        limit = self.s.snapshot_rpc_timeout if m.kind == SNAP else self.s.rpc_timeout
+        answer = await self.transport.call(m.dst, rpc, body, limit)
+        if self._stopped:
+            return
+        if answer is None:
+            if m.kind in (APP, SNAP):
+                self.core.report_unreachable(m.dst)
+            return
+        try:
+            self.core.step(reply_from_wire(m, answer))
+            self._process()
+        except Exception:  # a reply we cannot take is a lost message; the loop goes on
+            log.exception("%s: %s reply from %s failed", self.id, rpc, m.dst)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from cluster.agency.raft_core_msgs import CoreConfig, HardState, LogEntry, RecoveredState, Snapshot
 
 RPC_REQUEST_VOTE = "requestVote"
 RPC_APPEND_ENTRIES = "appendEntries"
@@ -25,6 +28,28 @@ class Transport(Protocol):
     async def call(
         self, peer: str, rpc: str, body: dict[str, Any], time_limit: float
     ) -> dict[str, Any] | None: ...
+
+
+class RaftStorage(Protocol):
+    """Where a node's Raft state lives (SQLite ``LogStore``; in memory in the simulator)."""
+
+    def load(self) -> RecoveredState: ...
+
+    def persist(
+        self, hard_state: HardState | None, entries: list[LogEntry], one_by_one: bool = False
+    ) -> None:
+        """Durably write the hard state and ``entries`` (replacing the log from the first)."""
+        ...
+
+    def save_snapshot(self, snap: Snapshot, discard_log: bool = False) -> None: ...
+
+
+class TimeSource(Protocol):
+    """The node's clock: the ``cluster.common.clock`` module, skewable by the nemesis."""
+
+    def monotonic(self) -> float: ...
+
+    def real_duration(self, seconds: float) -> float: ...
 
 
 class NotLeader(Exception):
@@ -60,3 +85,23 @@ class RaftSettings:
     @property
     def majority(self) -> int:
         return self.cluster_size // 2 + 1
+
+    def core_config(self) -> CoreConfig:
+        """These settings for the core, whose time is counted in ticks of ``tick`` seconds."""
+
+        def ticks(seconds: float) -> int:
+            return max(1, round(seconds / self.tick))
+
+        # the transport reports every lost call, so the core's own timeout is only a backstop
+        slowest = max(self.rpc_timeout, self.snapshot_rpc_timeout)
+        return CoreConfig(
+            node_id=self.node_id,
+            peers=tuple(sorted(self.peers)),
+            heartbeat_ticks=ticks(self.heartbeat_interval),
+            election_ticks_min=ticks(self.election_timeout_min),
+            election_ticks_max=max(
+                ticks(self.election_timeout_min), ticks(self.election_timeout_max)
+            ),
+            rpc_timeout_ticks=math.ceil(slowest / self.tick) + ticks(1.0),
+            max_batch=self.max_batch,
+        )

@@ -1,9 +1,15 @@
 """Agency key paths and JSON value helpers shared by the tree, its parser and supervision.
 
 A path names a node of the agency's key/value tree: ``"/arango/Plan/X"``.
-The leading ``/`` is optional and one trailing ``/`` is tolerated; segments
-are non-empty and never ``.`` or ``..``. The normal form is ``"/a/b/c"``;
-the root is ``"/"``.
+As in ArangoDB (``Node::split``, ``Store::normalize``) leading, trailing and
+repeated slashes carry no meaning: ``"//a///b/"`` is ``"/a/b"`` and ``""``,
+``"/"`` and ``"///"`` all name the root. The normal form is ``"/a/b/c"``; the
+root is ``"/"``. Two restrictions are ours (see ``docs/agency-api.md``): a
+segment is never ``.`` or ``..``, and paths are bounded in length and depth.
+
+Keys whose segment starts with ``.`` are *hidden*: reads leave them out unless
+the query path itself mentions a hidden segment. ``/.agency`` is reserved for
+the agency itself and cannot be written by clients.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 MAX_PATH_LENGTH = 1024
 MAX_DEPTH = 64
+RESERVED = ".agency"
 
 
 class PathError(ValueError):
@@ -21,20 +28,13 @@ class PathError(ValueError):
 
 
 def split_path(path: Any) -> list[str]:
-    """The segments of ``path`` (``[]`` for the root); :class:`PathError` if invalid."""
+    """The non-empty segments of ``path`` (``[]`` for the root); :class:`PathError` if invalid."""
     if not isinstance(path, str):
         raise PathError(f"path must be a string, got {type(path).__name__}")
     if len(path) > MAX_PATH_LENGTH:
         raise PathError(f"path is longer than {MAX_PATH_LENGTH} characters")
-    body = path[1:] if path.startswith("/") else path
-    if body.endswith("/"):
-        body = body[:-1]
-    if body == "":
-        return []
-    segments = body.split("/")
+    segments = [s for s in path.split("/") if s]
     for segment in segments:
-        if segment == "":
-            raise PathError(f"path '{path}' has an empty segment")
         if segment in (".", ".."):
             raise PathError(f"path '{path}' has a '{segment}' segment")
     if len(segments) > MAX_DEPTH:
@@ -58,13 +58,34 @@ def is_under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
+def ancestors(path: str) -> list[str]:
+    """``"/a/b"`` -> ``["/", "/a", "/a/b"]``: every normalized path at or above ``path``."""
+    segments = [] if path == "/" else path[1:].split("/")
+    return [join_path(segments[:i]) for i in range(len(segments) + 1)]
+
+
+def is_reserved(path: str) -> bool:
+    """Whether a write to normalized ``path`` touches the agency's own ``/.agency`` subtree."""
+    return path != "/" and path[1:].split("/", 1)[0].startswith(RESERVED)
+
+
+def shows_hidden(raw_path: str) -> bool:
+    """ArangoDB's rule: a read path starting with ``.`` or containing ``/.`` shows hidden keys."""
+    return raw_path.startswith(".") or "/." in raw_path
+
+
 def is_number(value: Any) -> bool:
     """A JSON number (``bool`` is not one)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def is_count(value: Any) -> bool:
+    """A non-negative integral JSON number (``3`` or ``3.0``)."""
+    return is_number(value) and math.isfinite(value) and value >= 0 and value == int(value)
+
+
 def json_equal(a: Any, b: Any) -> bool:
-    """Equality of JSON values as the agency sees it.
+    """Equality of JSON values as the agency sees it (VelocyPack's normalized compare).
 
     Numbers compare by value (``1 == 1.0``), but ``true`` is not ``1``; objects
     compare without regard to key order; arrays element by element.
@@ -111,4 +132,21 @@ def copy_json(value: Any) -> Any:
     """A deep copy of a JSON value, so the tree never shares structure with callers."""
     if isinstance(value, dict | list):
         return copy.deepcopy(value)
+    return value
+
+
+def sorted_json(value: Any, show_hidden: bool = True, in_tree: bool = True) -> Any:
+    """A copy of ``value`` with every object's keys in ArangoDB's output order (byte order).
+
+    ``in_tree`` objects are tree nodes: unless ``show_hidden``, their keys starting
+    with ``.`` are left out. Objects inside arrays are plain values and keep every key.
+    """
+    if isinstance(value, dict):
+        return {
+            k: sorted_json(value[k], show_hidden, in_tree)
+            for k in sorted(value)
+            if show_hidden or not in_tree or not k.startswith(".")
+        }
+    if isinstance(value, list):
+        return [sorted_json(item, True, False) for item in value]
     return value

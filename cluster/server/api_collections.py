@@ -9,7 +9,7 @@ from aiohttp import web
 from cluster.common.errors import bad_parameter
 from cluster.common.http import json_response
 from cluster.server import storage_ddl as ddl
-from cluster.server.api_common import context, database, qbool, route
+from cluster.server.api_common import context, database, qbool, require_access, route
 
 BASIC_FIELDS = ("id", "name", "status", "type", "isSystem", "globallyUniqueId")
 
@@ -26,9 +26,11 @@ async def list_collections(request: web.Request) -> web.Response:
     ctx = context(request)
     headers = ctx.read_headers(request)
     exclude_system = qbool(request, "excludeSystem", False)
+    db = database(request)
+    require_access(request, db, "ro")
     result = [
         basic(props)
-        for props in ctx.storage.list_collections(database(request))
+        for props in ctx.storage.list_collections(db)
         if not (exclude_system and props.get("isSystem"))
     ]
     return answer({"result": result}, headers)
@@ -38,6 +40,7 @@ async def create_collection(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.gate.check_write()
     db = database(request)
+    require_access(request, db, "rw")
     body = await ctx.body(request)
     if not isinstance(body, dict):
         raise bad_parameter("expecting a JSON object with a name")
@@ -48,14 +51,18 @@ async def create_collection(request: web.Request) -> web.Response:
 async def collection_info(request: web.Request) -> web.Response:
     ctx = context(request)
     headers = ctx.read_headers(request)
-    props = ctx.storage.collection_info(database(request), request.match_info["name"])
+    db, name = database(request), request.match_info["name"]
+    require_access(request, db, "ro", name)
+    props = ctx.storage.collection_info(db, name)
     return answer(basic(props), headers)
 
 
 async def collection_properties(request: web.Request) -> web.Response:
     ctx = context(request)
     headers = ctx.read_headers(request)
-    props = ctx.storage.collection_info(database(request), request.match_info["name"])
+    db, name = database(request), request.match_info["name"]
+    require_access(request, db, "ro", name)
+    props = ctx.storage.collection_info(db, name)
     return answer(props, headers)
 
 
@@ -63,6 +70,7 @@ async def collection_count(request: web.Request) -> web.Response:
     ctx = context(request)
     headers = ctx.read_headers(request)
     db, name = database(request), request.match_info["name"]
+    require_access(request, db, "ro", name)
     props = ctx.storage.collection_info(db, name)
     return answer({**props, "count": ctx.storage.count(db, name)}, headers)
 
@@ -71,6 +79,7 @@ async def change_properties(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.gate.check_write()
     db, name = database(request), request.match_info["name"]
+    require_access(request, db, "rw")
     body = await ctx.body(request)
     if not isinstance(body, dict):
         raise bad_parameter("expecting a JSON object of properties")
@@ -82,6 +91,7 @@ async def truncate(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.gate.check_write()
     db, name = database(request), request.match_info["name"]
+    require_access(request, db, "rw", name)
     props = await ctx.write_ddl(lambda tx: ddl.truncate_collection(tx, db, name))
     return answer(basic(props))
 
@@ -90,6 +100,7 @@ async def load_or_unload(request: web.Request) -> web.Response:
     ctx = context(request)
     headers = ctx.read_headers(request)
     db, name = database(request), request.match_info["name"]
+    require_access(request, db, "ro", name)
     props = ctx.storage.collection_info(db, name)
     return answer({**basic(props), "count": ctx.storage.count(db, name)}, headers)
 
@@ -98,6 +109,7 @@ async def drop(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.gate.check_write()
     db, name = database(request), request.match_info["name"]
+    require_access(request, db, "rw")
     allow_system = qbool(request, "isSystem", False)
     props = await ctx.write_ddl(lambda tx: ddl.drop_collection(tx, db, name, allow_system))
     return answer({"id": props["id"]})

@@ -13,15 +13,23 @@ such as 404 are confirmed too: they reveal state as well).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from cluster.common.errors import ArangoError, bad_parameter, corrupted_json
+from cluster.common.errors import (
+    ERROR_FORBIDDEN,
+    ArangoError,
+    bad_parameter,
+    corrupted_json,
+    unauthorized,
+)
 from cluster.common.http import read_body
-from cluster.server.auth import Auth
+from cluster.server import users
+from cluster.server.auth import Auth, is_superuser, request_user
 from cluster.server.gate import Gate
 from cluster.server.keys import SYSTEM_DATABASE
 from cluster.server.storage import Storage
@@ -88,17 +96,21 @@ class ClientContext:
         request[DIRTY_REQUEST_KEY] = True
         return {DIRTY_HEADER: "true"}
 
-    async def body(self, request: web.Request) -> Any:
-        """The JSON body (400/600 if malformed; ``NaN`` and ``Infinity`` are not JSON)."""
+    async def body(self, request: web.Request, documents: bool = False) -> Any:
+        """The JSON body, within the input limits (400 otherwise).
+
+        ``documents``: the body is one document or an array of documents, and
+        the nesting limit applies to each document (the array around them does
+        not count). Any other body must stay within the limit as a whole.
+        """
         raw = await read_body(request, self.body_limit)
-        if not raw.strip():
-            raise corrupted_json("request body is empty; expecting JSON")
-        try:
-            return json.loads(raw, parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise corrupted_json(f"request body is not valid JSON: {exc}") from exc
-        except RecursionError as exc:
-            raise corrupted_json("request body is nested too deeply") from exc
+        value = parse_json(raw)
+        if documents and isinstance(value, list):
+            for item in value:
+                check_depth(item)
+        else:
+            check_depth(value)
+        return value
 
 
 @web.middleware
@@ -119,8 +131,70 @@ async def _confirm_read(request: web.Request) -> None:
         await ctx.gate.confirm_read(ctx.storage.visible_tick())
 
 
+# -- input limits (docs/server-api.md, "Input limits") ----------------------------
+MAX_DEPTH = 64  # most nested levels of objects and arrays in one document
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range (not a finite double)")
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` as JSON: 400/600 when malformed, or when a number is not a finite double.
+
+    ``NaN``, ``Infinity`` and numbers such as ``1e400`` (which would become an
+    infinity, and be written back as the non-JSON ``Infinity``) are refused.
+    Nesting is bounded by :func:`check_depth`, and before it by the parser's
+    own recursion limit (far deeper bodies answer 400 here, never 500).
+    """
+    if not raw.strip():
+        raise corrupted_json("request body is empty; expecting JSON")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise corrupted_json(f"request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise corrupted_json(f"request body nests deeper than {MAX_DEPTH} levels") from exc
+
+
+def json_depth(value: Any) -> int:
+    """Levels of objects and arrays: ``1`` -> 0, ``{}`` -> 1, ``{"a": [1]}`` -> 2."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """400/600 when ``value`` nests objects and arrays deeper than ``limit``."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise corrupted_json(f"document nests deeper than {limit} levels of objects and arrays")
+        stack.extend((child, depth + 1) for child in children)
 
 
 CONTEXT = web.AppKey("afcheck.client_context", ClientContext)
@@ -136,6 +210,46 @@ def database(request: web.Request) -> str:
     if not context(request).storage.database_exists(db):
         raise database_not_found(db)
     return db
+
+
+def _user_doc(request: web.Request) -> dict[str, Any] | None:
+    return context(request).auth.user_doc(request_user(request))
+
+
+def _unrestricted(request: web.Request) -> bool:
+    auth = context(request).auth
+    return not auth.enabled or is_superuser(request) or request_user(request) == users.ROOT
+
+
+def require_access(request: web.Request, db: str, level: str, coll: str | None = None) -> None:
+    """Refuse unless the user has ``level`` (``ro``/``rw``) on ``db`` or on ``db/coll``.
+
+    No access to the database at all answers 401, too low a level 403
+    (errorNum 11), as ArangoDB does.
+    """
+    if _unrestricted(request):
+        return
+    doc = _user_doc(request)
+    if users.database_level(doc, db) == "none":
+        raise unauthorized(f"not authorized to access database {db[:100]!r}")
+    have = users.collection_level(doc, db, coll) if coll else users.database_level(doc, db)
+    if not users.at_least(have, level):
+        target = f"{db}/{coll}" if coll else db
+        raise ArangoError(
+            403, ERROR_FORBIDDEN, f"forbidden: {level} access to {target[:200]!r} is needed"
+        )
+
+
+def may_manage_users(request: web.Request) -> bool:
+    """True for users with ``rw`` on ``_system`` (and the cluster's own superuser)."""
+    return _unrestricted(request) or users.can_manage_users(_user_doc(request))
+
+
+def require_user_admin(request: web.Request) -> None:
+    if not may_manage_users(request):
+        raise ArangoError(
+            403, ERROR_FORBIDDEN, "forbidden: managing users needs rw access to _system"
+        )
 
 
 def qbool(request: web.Request, name: str, default: bool) -> bool:

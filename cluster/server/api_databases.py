@@ -10,7 +10,8 @@ from cluster.common.errors import ERROR_ARANGO_USE_SYSTEM_DATABASE, ArangoError,
 from cluster.common.http import json_response
 from cluster.server import storage_ddl as ddl
 from cluster.server import users
-from cluster.server.api_common import context, database, qbool, route
+from cluster.server.api_common import context, database, qbool, require_access, route
+from cluster.server.auth import request_user
 from cluster.server.keys import SYSTEM_DATABASE
 from cluster.server.storage_tx import Tx
 
@@ -40,18 +41,24 @@ async def list_databases(request: web.Request) -> web.Response:
     ctx = context(request)
     headers = ctx.read_headers(request)
     require_system(database(request))
+    require_access(request, SYSTEM_DATABASE, "ro")
     return json_response(
         {"error": False, "code": 200, "result": ctx.storage.list_databases()}, headers=headers
     )
 
 
 async def user_databases(request: web.Request) -> web.Response:
+    """The databases the current user can reach (at least ``ro``)."""
     ctx = context(request)
     headers = ctx.read_headers(request)
     database(request)
-    return json_response(
-        {"error": False, "code": 200, "result": ctx.storage.list_databases()}, headers=headers
-    )
+    user = request_user(request)
+    result = [
+        db
+        for db in ctx.storage.list_databases()
+        if not ctx.auth.enabled or ctx.auth.database_level(user, db) != "none"
+    ]
+    return json_response({"error": False, "code": 200, "result": result}, headers=headers)
 
 
 async def current_database(request: web.Request) -> web.Response:
@@ -81,19 +88,23 @@ async def create_database(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.gate.check_write()
     require_system(database(request))
+    require_access(request, SYSTEM_DATABASE, "rw")
     body = await ctx.body(request)
     if not isinstance(body, dict):
         raise bad_parameter("expecting a JSON object with a name")
     wanted = _users_to_create(body)
-    root_password = ctx.auth.root_password
+    root_password, iterations = ctx.auth.root_password, ctx.auth.iterations
 
     def op(tx: Tx) -> None:
-        ddl.create_database(tx, body.get("name"))
+        # As ArangoDB: the users named get rw on the new database; missing ones are created.
+        db = str(ddl.create_database(tx, body.get("name"))["name"])
         for spec in wanted:
             name = spec.get("user")
             if isinstance(name, str) and users.find_user(tx, name, root_password) is not None:
+                if name != users.ROOT:
+                    users.set_grant(tx, name, db, None, "rw", root_password, iterations)
                 continue
-            users.create_user(tx, spec, root_password)
+            users.create_user(tx, spec, root_password, iterations, grants={db: {"level": "rw"}})
 
     await ctx.write_ddl(op)
     return json_response({"error": False, "code": 201, "result": True}, status=201)
@@ -103,8 +114,14 @@ async def drop_database(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.gate.check_write()
     require_system(database(request))
+    require_access(request, SYSTEM_DATABASE, "rw")
     name = request.match_info["name"]
-    await ctx.write_ddl(lambda tx: ddl.drop_database(tx, name))
+
+    def op(tx: Tx) -> None:
+        ddl.drop_database(tx, name)
+        users.drop_database_grants(tx, name)
+
+    await ctx.write_ddl(op)
     return json_response({"error": False, "code": 200, "result": True})
 
 

@@ -27,6 +27,7 @@ from cluster.server.api_common import (
     if_match,
     if_none_match,
     qbool,
+    require_access,
     route,
 )
 from cluster.server.keys import check_key
@@ -167,8 +168,9 @@ async def insert(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.gate.check_write()
     db, coll = database(request), _collection_name(request)
+    require_access(request, db, "rw", coll)
     opts = WriteOptions.parse(request)
-    body = await ctx.body(request)
+    body = await ctx.body(request, documents=True)
     mode, keep_null, merge_objects = opts.overwrite_mode, opts.keep_null, opts.merge_objects
 
     def one(tx: Tx, doc: Any) -> DocWrite:
@@ -184,6 +186,7 @@ async def read(request: web.Request) -> web.Response:
     headers = ctx.read_headers(request)
     db = database(request)
     coll, key = request.match_info["coll"], request.match_info["key"]
+    require_access(request, db, "ro", coll)
     doc = ctx.storage.get(db, coll, key)
     if doc is None:
         raise docs.document_not_found()
@@ -200,8 +203,9 @@ async def replace_or_update(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.gate.check_write()
     db, coll = database(request), request.match_info["coll"]
+    require_access(request, db, "rw", coll)
     opts = WriteOptions.parse(request)
-    body = await ctx.body(request)
+    body = await ctx.body(request, documents=True)
     patch = request.method == "PATCH"
 
     def one(tx: Tx, key: str, doc: Any, rev: str | None) -> DocWrite:
@@ -226,12 +230,13 @@ async def remove(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.gate.check_write()
     db, coll = database(request), request.match_info["coll"]
+    require_access(request, db, "rw", coll)
     opts = WriteOptions.parse(request)
     if "key" in request.match_info:
         key, rev = request.match_info["key"], if_match(request)
         op = lambda tx: docs.remove(tx, db, coll, key, rev)  # noqa: E731
         return await _write_one(ctx, request, db, coll, op, opts, removal=True)
-    body = await ctx.body(request)
+    body = await ctx.body(request, documents=True)
     if not isinstance(body, list):
         raise bad_parameter("expecting an array of keys or documents")
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from cluster.common.errors import bad_parameter
 from cluster.common.http import json_response
-from cluster.server.api_common import context, database, route
+from cluster.server.api_common import context, database, require_access, route
 
 KEY_TYPES = ("path", "id", "key")
 
@@ -32,6 +32,7 @@ async def _collection_query(request: web.Request) -> tuple[str, dict[str, Any], 
     body = await context(request).body(request)
     if not isinstance(body, dict) or not isinstance(body.get("collection"), str):
         raise bad_parameter('expecting {"collection": name}')
+    require_access(request, db, "ro", body["collection"])
     return db, body, headers
 
 

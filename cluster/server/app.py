@@ -9,10 +9,22 @@ middleware. :func:`make_client_app` builds such an application from scratch.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
+from cluster.common.errors import ArangoError
 from cluster.common.http import make_error_middleware
-from cluster.server import api_collections, api_databases, api_documents, api_simple, api_users
+from cluster.server import (
+    api_collections,
+    api_databases,
+    api_documents,
+    api_simple,
+    api_users,
+    users,
+)
 from cluster.server.api_common import (
     CONTEXT,
     DIRTY_HEADER,
@@ -25,6 +37,8 @@ from cluster.server.auth import Auth
 from cluster.server.gate import Gate
 from cluster.server.storage import Storage
 from cluster.server.storage_batch import WriteBatcher
+
+log = logging.getLogger(__name__)
 
 ROUTE_MODULES = (api_databases, api_collections, api_documents, api_simple, api_users)
 
@@ -48,8 +62,55 @@ def build_client_routes(
 
     app.on_response_prepare.append(add_server_id)
     app.on_cleanup.append(stop_batcher)
+    auth.rehash, remember_loop = _rehasher(app[CONTEXT])
+    app.on_startup.append(remember_loop)
     for module in ROUTE_MODULES:
         module.add_routes(app)
+
+
+def _rehasher(
+    ctx: ClientContext,
+) -> tuple[Callable[[str, str], None], Callable[[web.Application], Awaitable[None]]]:
+    """Store an outdated password hash anew after a successful login (leader only).
+
+    Best effort, in the background: a follower, or a write that fails, leaves
+    the old hash in place (it still verifies) until the next login.
+    """
+    pending: set[str] = set()
+    tasks: set[asyncio.Task[None]] = set()
+    loop: list[asyncio.AbstractEventLoop] = []
+
+    async def remember_loop(app: web.Application) -> None:
+        loop[:] = [asyncio.get_running_loop()]
+
+    async def run(name: str, password: str) -> None:
+        auth = ctx.auth
+        try:
+            await ctx.write(
+                lambda tx: users.rehash(tx, name, password, auth.root_password, auth.iterations)
+            )
+        except ArangoError as exc:
+            log.debug("rehash of %s's password skipped: %s", name, exc.message)
+        finally:
+            pending.discard(name)
+
+    def start(name: str, password: str) -> None:  # on the event loop
+        if name in pending:
+            return
+        try:
+            ctx.gate.check_write()
+        except ArangoError:
+            return  # not the leader: the old hash stays until a login there
+        pending.add(name)
+        task = asyncio.get_running_loop().create_task(run(name, password))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def schedule(name: str, password: str) -> None:  # on the thread that checked the login
+        if loop:
+            loop[0].call_soon_threadsafe(start, name, password)
+
+    return schedule, remember_loop
 
 
 def make_client_app(

@@ -13,6 +13,14 @@ one transaction (``Storage.apply_replicated``).
 Fencing: an answer whose ``X-Arango-Epoch`` is older than the Plan epoch this
 follower knows is refused, so an old leader (paused or partitioned) can never
 feed it, nor count it as an acknowledgement.
+
+A follower that fell behind the leader's WAL retention asks for a pruned tick;
+the leader answers 410 / errorNum 1414 and the follower joins again with a
+forced resync (the divergence check still runs first, so a local write that
+landed meanwhile goes to a rollback file). Failed attempts back off
+exponentially (``RETRY_PAUSE`` doubling up to ``RETRY_CAP`` seconds of node
+time), and identical divergent entries are kept in one rollback file however
+often the resync is retried.
 """
 
 from __future__ import annotations
@@ -20,25 +28,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import aiohttp
 
+from cluster.common import clock
 from cluster.common.errors import ArangoError
 from cluster.server.config import ServerConfig
-from cluster.server.replication_base import read_base_pair, write_base_pair
-from cluster.server.rollback import RollbackStore, divergent_entries
+from cluster.server.replication_base import (
+    ERROR_REPLICATION_START_TICK_NOT_PRESENT,
+    read_base_pair,
+    write_base_pair,
+)
+from cluster.server.rollback import RollbackStore, divergent_entries, state_differences
 
 log = logging.getLogger(__name__)
 
 MATCH_CHUNK = 1000  # local pairs sent per match request
 MATCH_SCAN_LIMIT = 200_000  # most local entries scanned back for a common point
-RETRY_PAUSE = 0.2
+RETRY_PAUSE = 0.2  # first pause after a failed attempt (s)
+RETRY_CAP = 2.0  # longest pause between attempts (s)
 
 
 class ReplicationError(Exception):
     """The leader could not be used right now; the message names both ends."""
+
+
+class StartTickGone(ReplicationError):
+    """The leader no longer holds the tick we asked for (pruned): resync."""
+
+
+def next_pause(pause: float) -> float:
+    """The pause after ``pause`` (exponential backoff with a cap)."""
+    return min(RETRY_CAP, max(RETRY_PAUSE, pause * 2))
 
 
 class ApplierStorage(Protocol):
@@ -55,6 +78,12 @@ class ApplierStorage(Protocol):
 
     def reset_from_snapshot(self, tick: int, epoch: int, snapshot: dict[str, Any]) -> None: ...
 
+    def first_tick(self) -> int: ...
+
+    def pair_epoch(self, tick: int) -> int | None: ...
+
+    def dump_all(self) -> tuple[int, dict[str, Any]]: ...
+
 
 class Applier:
     """Tails one leader for one epoch; restarted by leadership on every change."""
@@ -67,6 +96,7 @@ class Applier:
         token: Callable[[], str],
         rollbacks: RollbackStore,
         on_newer_epoch: Callable[[], None] = lambda: None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.cfg = cfg
         self.node_id = cfg.id
@@ -75,6 +105,11 @@ class Applier:
         self.token = token
         self.rollbacks = rollbacks
         self.on_newer_epoch = on_newer_epoch
+        # waits this many seconds of node time (or until stopped); tests inject their own
+        self.sleep = sleep or self._pause
+        self.retry_pause = RETRY_PAUSE
+        self.retries = 0
+        self._force_resync = False
         self.leader_id: str | None = None
         self.leader_url = ""
         self.epoch = 0
@@ -96,6 +131,8 @@ class Applier:
         self.leader_id, self.leader_url, self.epoch = leader_id, leader_url.rstrip("/"), epoch
         self._stopping = False
         self._stop_event = asyncio.Event()
+        self.retry_pause = RETRY_PAUSE
+        self._force_resync = False
         self.phase = "starting"
         self._task = asyncio.create_task(self._run(), name=f"{self.node_id}-applier")
 
@@ -125,6 +162,8 @@ class Applier:
             "epoch": self.epoch,
             "leaderLastTick": self.leader_last_tick,
             "resyncs": self.resyncs,
+            "retries": self.retries,
+            "retryPause": self.retry_pause,
             "lastError": self.last_error,
         }
 
@@ -135,6 +174,9 @@ class Applier:
             try:
                 next_tick = await self._join()
                 await self._tail(next_tick)
+            except StartTickGone as exc:
+                self._note_error(f"{self.node_id}: {exc}; resyncing")
+                self._force_resync = True
             except (ReplicationError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 self._note_error(f"{self.node_id}: replication from {self.leader_id}: {exc}")
             except ArangoError as exc:  # the storage refused what the leader sent
@@ -147,8 +189,14 @@ class Applier:
             if self._stop_event.is_set():
                 break
             self.phase = "retrying"
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_event.wait(), RETRY_PAUSE)
+            self.retries += 1
+            pause, self.retry_pause = self.retry_pause, next_pause(self.retry_pause)
+            await self.sleep(pause)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` of node time, or until stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_event.wait(), clock.real_duration(seconds))
 
     def _note_error(self, message: str) -> None:
         if message != self.last_error:
@@ -172,7 +220,13 @@ class Applier:
             body = await resp.json(content_type=None)
             if resp.status != 200 or not isinstance(body, dict):
                 msg = body.get("errorMessage") if isinstance(body, dict) else body
-                raise ReplicationError(f"{method} {path} answered HTTP {resp.status}: {msg}")
+                text = f"{method} {path} answered HTTP {resp.status}: {msg}"
+                if (
+                    isinstance(body, dict)
+                    and body.get("errorNum") == ERROR_REPLICATION_START_TICK_NOT_PRESENT
+                ):
+                    raise StartTickGone(text)
+                raise ReplicationError(text)
             headers = {k.lower(): v for k, v in resp.headers.items()}
         self._check_epoch(headers)
         return body, headers
@@ -234,12 +288,17 @@ class Applier:
         self.phase = "checking"
         pair = self._last_pair()
         if pair is not None and pair in await self._leader_has([pair]):
-            return pair[0] + 1
+            if not self._force_resync:
+                return pair[0] + 1
+            return await self._resync()  # our log is a prefix of the leader's: nothing diverged
         divergent: list[dict[str, Any]] = []
+        gap = False
         if pair is not None:
             # Epoch 0 holds only the start-up entries every server writes alike
             # (the _system database and its _users collection): nothing to keep.
-            divergent = [e for e in await self._find_divergent(pair[0]) if int(e["epoch"]) > 0]
+            point, found = await self._find_divergent(pair[0])
+            divergent = [e for e in found if int(e["epoch"]) > 0]
+            gap = point == 0 and await self._pruned_history_unknown()
         if divergent:
             name = await asyncio.to_thread(
                 self.rollbacks.write, int(divergent[-1]["epoch"]), divergent
@@ -254,10 +313,31 @@ class Applier:
                 self.leader_id,
                 name,
             )
-        return await self._resync()
+        return await self._resync(keep_state=gap)
 
-    async def _find_divergent(self, last: int) -> list[dict[str, Any]]:
-        """Local entries whose pairs the leader lacks, after the highest common pair."""
+    async def _pruned_history_unknown(self) -> bool:
+        """True when entries this server pruned may be unknown to the leader.
+
+        The leader confirmed none of the local WAL: if the pair just below the
+        local WAL (known from the epoch marks or the snapshot base) is not the
+        leader's either, divergent entries may have been pruned here already.
+        """
+        first = await asyncio.to_thread(self.storage.first_tick)
+        if first <= 1:
+            return False  # nothing pruned (an empty log was judged by its last pair)
+        boundary = first - 1
+        epoch = await asyncio.to_thread(self.storage.pair_epoch, boundary)
+        if epoch is None:
+            base = read_base_pair(self.cfg.data_dir)
+            if base is None or base[0] != boundary:
+                return True
+            epoch = base[1]
+        if epoch == 0:
+            return False
+        return (boundary, epoch) not in await self._leader_has([(boundary, epoch)])
+
+    async def _find_divergent(self, last: int) -> tuple[int, list[dict[str, Any]]]:
+        """The highest common tick, and the local entries after it (the leader lacks them)."""
         window = MATCH_CHUNK
         while True:
             base = max(0, last - window)
@@ -271,11 +351,16 @@ class Applier:
                     break
             point, divergent = divergent_entries(local, present)
             if point > 0 or base == 0 or window >= MATCH_SCAN_LIMIT:
-                return divergent
+                return point, divergent
             window *= 4
 
-    async def _resync(self) -> int:
-        """Replace local data with the leader's snapshot; returns the next tick to fetch."""
+    async def _resync(self, keep_state: bool = False) -> int:
+        """Replace local data with the leader's snapshot; returns the next tick to fetch.
+
+        With ``keep_state`` (divergent entries may have been pruned from the
+        local WAL), every local document the snapshot would change or drop is
+        first kept in a rollback file as a ``state`` entry.
+        """
         self.phase = "resyncing"
         body, _ = await self._request("GET", "/_api/replication/snapshot", 120.0)
         tick, epoch, snapshot = body.get("tick"), body.get("epoch"), body.get("snapshot")
@@ -287,11 +372,28 @@ class Applier:
             raise ReplicationError("snapshot answer lacks tick, epoch or snapshot")
         if self._stopping:
             raise ReplicationError("stopping")
+        if keep_state:
+            await self._keep_local_state(snapshot)
         await asyncio.to_thread(write_base_pair, self.cfg.data_dir, tick, epoch)
         await self._run_storage(self.storage.reset_from_snapshot, tick, epoch, snapshot)
+        self._force_resync = False
         self.resyncs += 1
         log.info("%s: resynced from %s at tick %d", self.node_id, self.leader_id, tick)
         return tick + 1
+
+    async def _keep_local_state(self, snapshot: dict[str, Any]) -> None:
+        local_tick, local = await asyncio.to_thread(self.storage.dump_all)
+        lost = state_differences(local, snapshot, local_tick, self.storage.epoch)
+        if lost:
+            name = await asyncio.to_thread(self.rollbacks.write, self.storage.epoch, lost)
+            log.warning(
+                "%s: part of the local log was pruned before it could be compared with "
+                "leader %s: the %d local documents the resync replaces are kept in rollback/%s",
+                self.node_id,
+                self.leader_id,
+                len(lost),
+                name,
+            )
 
     # ------------------------------------------------------------- tailing
 
@@ -315,6 +417,7 @@ class Applier:
                 raise ReplicationError("tail answer lacks 'entries'")
             with contextlib.suppress(ValueError):
                 self.leader_last_tick = int(headers.get("x-arango-replication-lasttick", "0"))
+            self.retry_pause = RETRY_PAUSE  # the leader serves us again
             if not entries:
                 continue  # (a batch that arrives while stopping is still applied: drain)
             if self.storage.last_tick() >= next_tick:

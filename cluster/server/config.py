@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 
 from cluster.common.http import DEFAULT_BODY_LIMIT
 
-# The development cluster secret, used when none is configured (a warning says so).
-DEV_JWT_SECRET = "afcheck-dev-secret"
+MIN_PASSWORD_ITERATIONS = 1_000
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -56,8 +55,28 @@ class ServerConfig:
         default_factory=list,
         metadata={"help": "how this server reaches another as ID=URL (repeat); may be a proxy"},
     )
-    jwt_secret: str = field(default="", metadata={"help": "the cluster secret (HS256)"})
+    jwt_secret_file: str = field(
+        default="",
+        metadata={
+            "help": "file holding the cluster secret (HS256), mode 0600; see docs/security.md"
+        },
+    )
+    jwt_secret: str = field(
+        default="",
+        metadata={"help": "the cluster secret itself (deprecated: visible to ps; use the file)"},
+    )
+    insecure_no_auth: bool = field(
+        default=False,
+        metadata={"help": "run WITHOUT authentication: anyone may do anything (tests only)"},
+    )
     root_password: str = field(default="", metadata={"help": "root's password at first start"})
+    root_password_file: str = field(
+        default="", metadata={"help": "file holding root's password at first start"}
+    )
+    password_iterations: int = field(
+        default=100_000,
+        metadata={"help": "PBKDF2-HMAC-SHA256 rounds of new password hashes (>= 1000)"},
+    )
     heartbeat_interval: float = field(
         default=0.5, metadata={"help": "seconds between agency heartbeats"}
     )
@@ -86,6 +105,24 @@ class ServerConfig:
         default=1.0, metadata={"help": "how long a WAL tail long-poll waits for new entries (s)"}
     )
     tail_batch: int = field(default=1000, metadata={"help": "most WAL entries per tail answer"})
+    wal_keep_ticks: int = field(
+        default=10_000, metadata={"help": "newest WAL entries always kept (see docs/failover.md)"}
+    )
+    wal_max_ticks: int = field(
+        default=1_000_000,
+        metadata={"help": "most WAL entries kept for lagging followers (0 = no bound)"},
+    )
+    wal_max_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata={"help": "most bytes of WAL entries kept for lagging followers (0 = no bound)"},
+    )
+    wal_client_ttl: float = field(
+        default=300.0,
+        metadata={"help": "seconds a silent follower still holds the leader's WAL back"},
+    )
+    wal_prune_interval: float = field(
+        default=10.0, metadata={"help": "seconds between WAL prunings (0 = never prune)"}
+    )
     body_limit: int = field(
         default=DEFAULT_BODY_LIMIT, metadata={"help": "largest accepted request body (bytes)"}
     )
@@ -144,6 +181,18 @@ class ServerConfig:
             raise ValueError("--tail-timeout must not be negative")
         if self.tail_batch < 1:
             raise ValueError("--tail-batch must be at least 1")
+        if self.jwt_secret_file and self.jwt_secret:
+            raise ValueError("give --jwt-secret-file or --jwt-secret, not both")
+        if self.root_password_file and self.root_password:
+            raise ValueError("give --root-password-file or --root-password, not both")
+        if self.password_iterations < MIN_PASSWORD_ITERATIONS:
+            raise ValueError(f"--password-iterations must be at least {MIN_PASSWORD_ITERATIONS}")
+        if self.wal_keep_ticks < 1 or self.wal_max_ticks < 0 or self.wal_max_bytes < 0:
+            raise ValueError("--wal-keep-ticks must be >= 1, --wal-max-ticks/-bytes >= 0")
+        if 0 < self.wal_max_ticks < self.wal_keep_ticks:
+            raise ValueError("--wal-max-ticks must be 0 or at least --wal-keep-ticks")
+        if self.wal_prune_interval < 0 or self.wal_client_ttl < 0:
+            raise ValueError("--wal-prune-interval and --wal-client-ttl must not be negative")
         lease = self.lease_seconds
         if lease <= 0 or lease + self.heartbeat_interval > self.agency_grace_period:
             raise ValueError(

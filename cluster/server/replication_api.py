@@ -8,7 +8,11 @@ Replication routes (superuser JWT, the cluster secret):
   none). Headers ``X-Arango-Epoch`` (the leader's epoch; followers refuse an
   older one), ``X-Arango-Replication-Lastincluded``, ``-Checkmore``,
   ``-Lasttick``. The request itself acknowledges ``N - 1`` for follower ``ID``
-  when ``E`` is the leader's epoch (sync mode relies on it).
+  when ``E`` is the leader's epoch (sync mode relies on it). When tick ``N``
+  was pruned (see :mod:`cluster.server.storage_retention`) the answer is
+  ``410`` with errorNum 1414 (ArangoDB's "start tick not present") and
+  ``X-Arango-Replication-Frompresent: false``: the follower must resync.
+  Ticks and epochs outside ``0 .. 2**63-1`` answer ``400``.
 * ``POST /_api/replication/match`` ``{"pairs": [[tick, epoch], ...]}``: which of
   these entries the leader holds (a follower's divergence check).
 * ``GET /_api/replication/inventory``, ``/dump?db=D&collection=C``,
@@ -38,25 +42,53 @@ from cluster.common.errors import (
     not_found,
 )
 from cluster.common.http import json_response, read_json
+from cluster.server.config import ServerConfig
 from cluster.server.leadership import Leadership, Role
-from cluster.server.replication_base import read_base_pair
+from cluster.server.replication_base import (
+    ERROR_REPLICATION_START_TICK_NOT_PRESENT,
+    epoch_at,
+    present_pairs,
+)
 from cluster.server.rollback import RollbackStore
 from cluster.server.storage import Storage
+from cluster.server.storage_retention import SQLITE_MAX_INT, RetentionPolicy, WalPruner
 
 RequireSuperuser = Callable[[web.Request], None]
 MAX_MATCH_PAIRS = 10_000
 
 
 def _int_param(request: web.Request, name: str, default: int | None = None) -> int:
+    """An integer query parameter in SQLite's range (larger ones would overflow: 400)."""
     raw = request.query.get(name)
     if raw is None:
         if default is None:
             raise bad_parameter(f"query parameter '{name}' is required")
         return default
     try:
-        return int(raw)
+        value = int(raw) if len(raw) <= 40 else None
     except ValueError as exc:
         raise bad_parameter(f"query parameter '{name}' must be an integer") from exc
+    if value is None or not -SQLITE_MAX_INT <= value <= SQLITE_MAX_INT:
+        raise bad_parameter(f"query parameter '{name}' is out of range (at most {SQLITE_MAX_INT})")
+    return value
+
+
+def _tick_pair(p: Any) -> tuple[int, int]:
+    """``[tick, epoch]`` as a pair of integers in SQLite's range, else 400."""
+    if (
+        not isinstance(p, list)
+        or len(p) != 2
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in p)
+    ):
+        raise bad_parameter("each pair must be [tick, epoch] with integers")
+    if not all(0 <= x <= SQLITE_MAX_INT for x in p):
+        raise bad_parameter(f"tick and epoch must be between 0 and {SQLITE_MAX_INT}")
+    return p[0], p[1]
+
+
+def retention_policy(cfg: ServerConfig) -> RetentionPolicy:
+    """The server's WAL retention flags as a policy."""
+    return RetentionPolicy(cfg.wal_keep_ticks, cfg.wal_max_ticks, cfg.wal_max_bytes)
 
 
 def _tcp(url: str) -> str:
@@ -88,6 +120,31 @@ class ReplicationApi:
         self.tail_timeout = tail_timeout
         self.tail_batch = tail_batch
         self.body_limit = body_limit
+        cfg = leadership.cfg
+        self.client_ttl = cfg.wal_client_ttl
+        self.pruner = WalPruner(
+            storage,
+            retention_policy(cfg),
+            cfg.wal_prune_interval,
+            self.needed_tick,
+            name=leadership.server_id,
+        )
+
+    def needed_tick(self) -> int | None:
+        """The lowest tick a live follower acknowledged (None: not leading, or no followers).
+
+        The acknowledged entry itself is kept: it is the pair the follower's
+        log shares with ours, should that follower be promoted.
+        """
+        if self.leadership.role != Role.LEADER:
+            return None
+        now = clock.monotonic()
+        acked = [
+            p.acked
+            for p in list(self.leadership.acks.followers.values())
+            if now - p.last_seen <= self.client_ttl
+        ]
+        return min(acked) if acked else None
 
     def _epoch_headers(self) -> dict[str, str]:
         return {"X-Arango-Epoch": str(self.leadership.epoch)}
@@ -126,6 +183,20 @@ class ReplicationApi:
             )
         if server_id:
             self.leadership.record_tail(server_id, epoch, from_tick)
+        if await asyncio.to_thread(self.storage.tick_gone, from_tick):
+            first = await asyncio.to_thread(self.storage.first_tick)
+            raise ArangoError(
+                410,
+                ERROR_REPLICATION_START_TICK_NOT_PRESENT,
+                f"required tick {from_tick} is no longer present on {self.leadership.server_id} "
+                f"(its WAL starts at tick {first or self.storage.last_tick() + 1}): "
+                "resync from a snapshot",
+                headers={
+                    **self._epoch_headers(),
+                    "X-Arango-Replication-Frompresent": "false",
+                    "X-Arango-Replication-Lasttick": str(self.storage.last_tick()),
+                },
+            )
         deadline = clock.monotonic() + wait
         while self.storage.last_tick() < from_tick and self.leadership.role == Role.LEADER:
             left = deadline - clock.monotonic()
@@ -155,15 +226,7 @@ class ReplicationApi:
             raise bad_parameter(
                 f"expecting {{'pairs': [[tick, epoch], ...]}} (<= {MAX_MATCH_PAIRS})"
             )
-        wanted: list[tuple[int, int]] = []
-        for p in pairs:
-            if (
-                not isinstance(p, list)
-                or len(p) != 2
-                or not all(isinstance(x, int) and not isinstance(x, bool) for x in p)
-            ):
-                raise bad_parameter("each pair must be [tick, epoch] with integers")
-            wanted.append((p[0], p[1]))
+        wanted = [_tick_pair(p) for p in pairs]
         present = await asyncio.to_thread(self._present, wanted)
         return json_response(
             {"present": [list(p) for p in present], "lastTick": self.storage.last_tick()},
@@ -171,16 +234,7 @@ class ReplicationApi:
         )
 
     def _present(self, wanted: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        base = read_base_pair(self.data_dir)
-        out: list[tuple[int, int]] = []
-        for tick, epoch in wanted:
-            entry = self.storage.wal_entry(tick)
-            if entry is not None:
-                if int(entry["epoch"]) == epoch:
-                    out.append((tick, epoch))
-            elif base == (tick, epoch):
-                out.append((tick, epoch))
-        return out
+        return present_pairs(self.storage, self.data_dir, wanted)
 
     # --------------------------------------------------- initial sync, state
 
@@ -202,6 +256,8 @@ class ReplicationApi:
                     for sid, info in self.leadership.acks.to_json().items()
                 ],
                 "epoch": self.leadership.epoch,
+                "firstTick": await asyncio.to_thread(self.storage.first_tick),
+                "pruned": self.pruner.pruned_total,
             },
             headers=self._epoch_headers(),
         )
@@ -228,15 +284,7 @@ class ReplicationApi:
 
         def take() -> tuple[int, int, dict[str, Any]]:
             tick, snap = self.storage.dump_all()
-            entry = self.storage.wal_entry(tick)
-            base = read_base_pair(self.data_dir)
-            if entry is not None:
-                epoch = int(entry["epoch"])
-            elif base is not None and base[0] == tick:
-                epoch = base[1]
-            else:
-                epoch = self.storage.epoch
-            return tick, epoch, snap
+            return tick, epoch_at(self.storage, self.data_dir, tick, self.storage.epoch), snap
 
         tick, epoch, snap = await asyncio.to_thread(take)
         return json_response(
@@ -305,7 +353,16 @@ class ReplicationApi:
 
 
 def add_replication_routes(app: web.Application, api: ReplicationApi) -> None:
-    """Register the routes (public ones also under ``/_db/{name}/``)."""
+    """Register the routes (public ones also under ``/_db/{name}/``) and the WAL pruner."""
+
+    async def start_pruner(app: web.Application) -> None:
+        api.pruner.start()
+
+    async def stop_pruner(app: web.Application) -> None:
+        await api.pruner.stop()
+
+    app.on_startup.append(start_pruner)
+    app.on_cleanup.append(stop_pruner)
     r = app.router
     r.add_get("/_api/wal/tail", api.tail)
     r.add_get("/_api/replication/logger-state", api.logger_state)

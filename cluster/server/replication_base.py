@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Protocol
 
 FILE_NAME = "replication-base.json"
+# ArangoDB's "start tick not present": the leader pruned the tick a follower asked for
+ERROR_REPLICATION_START_TICK_NOT_PRESENT = 1414
 
 
 def read_base_pair(data_dir: str) -> tuple[int, int] | None:
@@ -34,3 +37,33 @@ def write_base_pair(data_dir: str, tick: int, epoch: int) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+class PairSource(Protocol):
+    def pair_epoch(self, tick: int) -> int | None: ...
+
+
+def present_pairs(
+    storage: PairSource, data_dir: str, wanted: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Which of ``wanted`` this server's log holds: by its WAL, its epoch marks for
+    pruned entries (see :mod:`cluster.server.storage_retention`) or its snapshot base."""
+    base = read_base_pair(data_dir)
+    out: list[tuple[int, int]] = []
+    for tick, epoch in wanted:
+        local = storage.pair_epoch(tick)
+        if local is not None:
+            if local == epoch:
+                out.append((tick, epoch))
+        elif base == (tick, epoch):
+            out.append((tick, epoch))
+    return out
+
+
+def epoch_at(storage: PairSource, data_dir: str, tick: int, default: int) -> int:
+    """The epoch of this log's entry at ``tick`` (``default`` when unknown)."""
+    local = storage.pair_epoch(tick)
+    if local is not None:
+        return local
+    base = read_base_pair(data_dir)
+    return base[1] if base is not None and base[0] == tick else default

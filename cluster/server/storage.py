@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from cluster.common.errors import ArangoError
 from cluster.server import storage_ddl as ddl
 from cluster.server import storage_docs as docs
+from cluster.server import storage_retention as retention
 from cluster.server.keys import SYSTEM_DATABASE, check_key
 from cluster.server.storage_cache import SchemaCache
 from cluster.server.storage_docs import DocWrite
@@ -393,17 +394,47 @@ class Storage:
         )
         return None if raw is None else dict(json.loads(raw[0]))
 
+    # -- retention (see cluster.server.storage_retention) ----------------------
     def prune_wal(self, before_tick: int) -> int:
         """Drop WAL entries with ``tick < before_tick``; returns how many were dropped.
 
-        Data is untouched. A follower that asks for a pruned tick must resync
+        Data is untouched; the last pair of each pruned epoch stays known to
+        :meth:`pair_epoch`. A follower that asks for a pruned tick must resync
         from a snapshot (:meth:`first_tick` tells where the WAL starts).
         """
         with self._wlock:
-            cur = self._wconn.execute("DELETE FROM wal WHERE tick < ?", (before_tick,))
-            return int(cur.rowcount)
+            return retention.prune_below(self._wconn, before_tick)
+
+    def retention_floor(self, policy: retention.RetentionPolicy, needed: int | None) -> int:
+        """The tick below which ``policy`` lets the WAL go (``needed``: a follower's ack)."""
+        last = self._last_tick
+        candidate = retention.choose_floor(last, policy, needed, 0)
+        bfloor = self.read(lambda tx: retention.byte_floor(tx.cur, policy.max_bytes, candidate))
+        return retention.choose_floor(last, policy, needed, bfloor)
+
+    def compact(self) -> dict[str, int]:
+        """Checkpoint the SQLite WAL and vacuum free pages (after pruning)."""
+        with self._wlock:
+            if self._closed:
+                return {}
+            return retention.compact(self._wconn)
+
+    def pair_epoch(self, tick: int) -> int | None:
+        """The epoch of the local entry at ``tick``, also when pruned (None if unknown)."""
+        return self.read(lambda tx: retention.pair_epoch(tx.cur, tick))
+
+    def wal_stats(self) -> dict[str, int]:
+        """``{"rows", "firstTick", "bytes"}`` of the WAL (scans it)."""
+        return self.read(lambda tx: retention.wal_stats(tx.cur))
 
     def first_tick(self) -> int:
         """The smallest tick still in the local WAL (0 when the WAL is empty)."""
         row = self.read(lambda tx: tx.cur.execute("SELECT MIN(tick) FROM wal").fetchone())
         return int(row[0] or 0)
+
+    def tick_gone(self, from_tick: int) -> bool:
+        """True when entries from ``from_tick`` on can no longer be served (pruned or resynced)."""
+        if from_tick > self._last_tick:
+            return False
+        first = self.first_tick()
+        return first == 0 or from_tick < first

@@ -98,7 +98,7 @@ def restore_snapshot(tx: Tx, tick: int, snapshot: dict[str, Any]) -> None:
     if not isinstance(databases, dict):
         raise invalid_entry("snapshot needs a databases object")
     tx.schema_changed = tx.users_changed = True
-    for table in ("documents", "collections", "databases", "wal"):
+    for table in ("documents", "collections", "databases", "wal", "wal_marks"):
         tx.cur.execute(f"DELETE FROM {table}")
     for db, item in databases.items():
         tx.put_database(db, item["properties"])
@@ -111,4 +111,6 @@ def restore_snapshot(tx: Tx, tick: int, snapshot: dict[str, Any]) -> None:
                     for doc in citem.get("documents", [])
                 ),
             )
+    # the WAL starts afresh after the snapshot's tick (see storage_retention)
+    tx.set_meta("wal_origin", str(tick + 1))
     tx.tick = tick

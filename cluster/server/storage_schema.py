@@ -1,9 +1,13 @@
 """The SQLite schema of a server's data file and how connections are opened.
 
 One file holds everything: ``meta`` (last tick, epoch), ``databases``,
-``collections``, ``documents`` and the write-ahead log ``wal``. The file runs
-in WAL journal mode with ``synchronous=FULL``, so a committed transaction
-survives ``kill -9`` and power loss.
+``collections``, ``documents``, the write-ahead log ``wal`` and ``wal_marks``
+(the last pair of each epoch pruned from ``wal``, see
+:mod:`cluster.server.storage_retention`). The file runs in WAL journal mode
+with ``synchronous=FULL``, so a committed transaction survives ``kill -9`` and
+power loss. A new file is created with ``auto_vacuum=INCREMENTAL`` so pruning
+can shrink it (the pragma must come before the journal mode is set; on an
+existing file it changes nothing).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (db, coll, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS wal (tick INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS wal_marks (tick INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);
 """
 
 BUSY_TIMEOUT_S = 30.0
@@ -31,6 +36,7 @@ def open_connection(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
     )
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     return conn

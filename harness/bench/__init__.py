@@ -11,5 +11,9 @@ BENCHMARKS: dict[str, str] = {
     "checkers": "harness.bench.checkers",
     "docker": "harness.bench.docker",
     "harness": "harness.bench.harness",
+    "porcupine": "harness.bench.porcupine",
     "server": "harness.bench.server",
+    "sim": "harness.bench.sim",
+    "startup": "harness.bench.startup",
+    "wal_growth": "harness.bench.wal_growth",
 }

@@ -25,58 +25,64 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-from harness.infra import procs
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.blocking import BlockingBackend
+from harness.infra.backends.node_table import NodeStartError
+from harness.infra.probe import http_json
 
 TARGET_WRITES_PER_S = 300.0
 TARGET_WRITE_P99_MS = 100.0
 TARGET_FAILOVER_P99_S = 2.0
 
 
-@dataclass
 class LocalAgency:
-    """Three (or N) agents as detached processes under ``root``."""
+    """Three (or N) agents and no servers, on a :class:`LocalBackend` without proxies
+    (the figures are the agency's own, not Toxiproxy's)."""
 
-    root: str
-    size: int = 3
-    flags: dict[str, str] = field(default_factory=dict)
-    ports: dict[str, int] = field(default_factory=dict)
-    pids: dict[str, int] = field(default_factory=dict)
+    def __init__(self, root: str, size: int = 3, flags: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.cluster = BlockingBackend()
+        self.spec = ClusterSpec(
+            agents=size, servers=0, proxied=False, agency_flags=dict(flags or {}), state_dir=root
+        )
 
-    def __post_init__(self) -> None:
-        taken: set[int] = set()
-        self.ports = {f"a{i + 1}": procs.free_port(taken) for i in range(self.size)}
+    @property
+    def ids(self) -> list[str]:
+        return self.cluster.ids("agent")
 
     def url(self, ident: str) -> str:
-        return f"http://127.0.0.1:{self.ports[ident]}"
-
-    def start(self, ident: str) -> None:
-        peers = {p: self.url(p) for p in self.ports if p != ident}
-        data = os.path.join(self.root, ident, "data")
-        cmd = procs.agent_command(ident, self.ports[ident], peers, data, self.flags)
-        self.pids[ident] = procs.spawn(cmd, os.path.join(self.root, ident, "node.log"))
+        return self.cluster.node(ident).direct_url
 
     def start_all(self) -> None:
-        for ident in self.ports:
-            self.start(ident)
+        try:
+            self.cluster.start(self.spec)
+        except NodeStartError as exc:
+            raise RuntimeError(str(exc).splitlines()[0]) from exc
+
+    def start(self, ident: str) -> None:
+        self.cluster.start_node(ident)
+
+    def kill9(self, ident: str) -> None:
+        self.cluster.kill(ident)
+
+    def alive(self) -> list[str]:
+        return [i for i in self.ids if self.cluster.is_running(i)]
 
     def stop_all(self) -> None:
-        for pid in self.pids.values():
-            procs.stop(pid, grace=3.0)
-        self.pids.clear()
+        self.cluster.close()
 
     def config(self, ident: str) -> dict[str, Any] | None:
-        status, body = procs.http_json(self.url(ident) + "/_api/agency/config", time_limit=1.0)
+        status, body = http_json(self.url(ident) + "/_api/agency/config", time_limit=1.0)
         return body if status == 200 and isinstance(body, dict) else None
 
     def leader(self, limit: float = 30.0) -> str:
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            for ident in self.pids:
+            for ident in self.alive():
                 cfg = self.config(ident)
                 if cfg is not None and cfg.get("role") == "LEADER":
                     return ident
@@ -176,8 +182,8 @@ def failover(agency: LocalAgency, kills: int) -> dict[str, Any]:
     times: list[float] = []
     for _ in range(kills):
         leader = agency.leader()
-        alive = [i for i in agency.pids if i != leader]
-        procs.kill9(agency.pids.pop(leader))
+        alive = [i for i in agency.alive() if i != leader]
+        agency.kill9(leader)
         times.append(asyncio.run(_first_commit_after(agency, alive, 30.0)))
         agency.start(leader)
         agency.wait_caught_up(leader, agency.leader())
@@ -198,8 +204,8 @@ def _measure_throughput(
         os.path.join(root, "gc-on" if group_commit else "gc-off"),
         flags={"group-commit": str(group_commit).lower(), "log-level": "WARNING"},
     )
-    agency.start_all()
     try:
+        agency.start_all()
         leader = agency.leader()
         before = agency.config(leader) or {}
         result = asyncio.run(throughput(agency.url(leader), writers, duration))
@@ -260,8 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.kills:
             agency = LocalAgency(os.path.join(root, "failover"), flags={"log-level": "WARNING"})
-            agency.start_all()
             try:
+                agency.start_all()
                 fo = failover(agency, args.kills)
             finally:
                 agency.stop_all()

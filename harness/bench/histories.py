@@ -21,7 +21,7 @@ _STEP_NS = 1_000_000  # mean spacing of invocations per process
 
 @dataclass
 class _Planned:
-    process: int
+    process: int | str
     f: str
     invoke_value: Any
     start: int
@@ -43,6 +43,8 @@ def _entries(planned: list[_Planned]) -> list[Op]:
     for index, (t, is_completion, _, p) in enumerate(events):
         if is_completion:
             ops.append(Op(index, p.kind, p.process, p.f, p.result, t))
+        elif p.process == "nemesis":
+            ops.append(Op(index, "info", p.process, p.f, p.invoke_value, t))
         else:
             ops.append(Op(index, "invoke", p.process, p.f, p.invoke_value, t))
     return ops
@@ -156,7 +158,7 @@ def set_history(
         planned.append(p)
     last_end = max(p.end for p in planned) + _STEP_NS
     planned.append(_Planned(-1, "read", None, last_end, last_end + _STEP_NS, last_end + 1))
-    planned[-1].process = max(p.process for p in planned[:-1]) + 1
+    planned[-1].process = max(p.process for p in planned[:-1] if isinstance(p.process, int)) + 1
     present: list[int] = []
     for p in sorted(planned, key=lambda p: p.point):
         if p.f == "add":
@@ -165,3 +167,143 @@ def set_history(
         elif p.kind == "ok":
             p.result = present[:]
     return _entries(planned)
+
+
+@dataclass
+class Injected:
+    """An anomaly put into a generated history: its kind and the indices of the reads changed."""
+
+    kind: str
+    indices: list[int]
+
+
+def unique_register_history(
+    n_ops: int = 10_000,
+    processes: int = 10,
+    keys: int = 5,
+    info_rate: float = 0.0,
+    cas_rate: float = 0.0,
+    seed: int = 0,
+    anomaly: str | None = None,
+    nemesis_every: int = 0,
+) -> tuple[list[Op], Injected | None]:
+    """A register history whose writes all have distinct values, as Jepsen's workloads make.
+
+    Ops are ``[key, v]`` reads, writes of fresh values, and (``cas_rate``) cas
+    from one of the key's last three values to a fresh one. ``info`` ops take
+    effect half of the time. ``anomaly`` changes one completed read so the
+    history is certainly not linearizable:
+
+    - ``"stale-read"``: the read returns a value that a later write, completed
+      before the read began, had overwritten;
+    - ``"lost-write"``: an acknowledged write vanishes: the reads after it,
+      until the next write, return the value it overwrote.
+
+    ``nemesis_every`` > 0 mixes a nemesis ``start``/``stop`` op in that often.
+    """
+    rng = random.Random(seed)
+    planned: list[_Planned] = []
+    recent: dict[int, list[int]] = {}
+    fresh = 1
+    for process, start, end, is_info in _schedule(rng, n_ops, processes, info_rate):
+        key = rng.randrange(keys)
+        roll = rng.random()
+        v: Any = None
+        if roll < cas_rate and recent.get(key):
+            f, v = "cas", [rng.choice(recent[key][-3:]), fresh]
+            fresh += 1
+        elif roll < cas_rate + (1 - cas_rate) / 2:
+            f = "read"
+        else:
+            f, v = "write", fresh
+            recent.setdefault(key, []).append(fresh)
+            fresh += 1
+        p = _Planned(process, f, [key, v], start, end, rng.randrange(start, end))
+        if is_info:
+            p.kind = "info"
+            p.takes_effect = rng.random() < 0.5
+        planned.append(p)
+    state: dict[int, Any] = {}
+    # per key, in linearization order: (planned op, state before, state after)
+    trace: dict[int, list[tuple[_Planned, Any, Any]]] = {}
+    for p in sorted(planned, key=lambda p: p.point):
+        key, v = p.invoke_value
+        before = state.get(key)
+        if p.kind == "info" and not p.takes_effect:
+            p.result = p.invoke_value
+            continue
+        if p.f == "read":
+            v = None if p.kind == "info" else before
+        elif p.f == "write":
+            state[key] = v
+        elif before == v[0]:
+            state[key] = v[1]
+            if p.kind == "info":
+                p.result = p.invoke_value
+        elif p.kind == "ok":
+            p.kind = "fail"
+        p.result = [key, v]
+        trace.setdefault(key, []).append((p, before, state.get(key)))
+    changed = _inject(rng, trace, anomaly) if anomaly else []
+    if anomaly and not changed:
+        raise ValueError(f"no place to inject {anomaly!r} (history too small?)")
+    if nemesis_every > 0:
+        _add_nemesis(rng, planned, nemesis_every)
+    ops = _entries(planned)
+    if not anomaly:
+        return ops, None
+    marked = {id(q.result) for q in changed}
+    indices = [op.index for op in ops if op.type == "ok" and id(op.value) in marked]
+    return ops, Injected(anomaly, indices)
+
+
+def _inject(
+    rng: random.Random, trace: dict[int, list[tuple[_Planned, Any, Any]]], anomaly: str
+) -> list[_Planned]:
+    """Change reads so the history is certainly not linearizable (see the caller)."""
+    candidates: list[tuple[int, int]] = []
+    for key, steps in trace.items():
+        for i, (p, _, _) in enumerate(steps):
+            if p.f == "write" and p.kind == "ok":
+                candidates.append((key, i))
+    rng.shuffle(candidates)
+    for key, i in candidates:
+        steps = trace[key]
+        w = steps[i][0]
+        # the write before w, completed before w began: its value is certainly overwritten by w
+        prev = next(
+            (s for s in reversed(steps[:i]) if s[0].f in ("write", "cas") and s[0].kind == "ok"),
+            None,
+        )
+        if prev is None or prev[0].end >= w.start:
+            continue
+        old = prev[2]
+        later = [s[0] for s in steps[i + 1 :]]
+        nxt = next((j for j, q in enumerate(later) if q.f != "read"), len(later))
+        reads = [q for q in later[:nxt] if q.f == "read" and q.kind == "ok" and q.start > w.end]
+        if not reads:
+            continue
+        if anomaly == "stale-read":
+            reads = [reads[-1]]
+        elif anomaly != "lost-write":
+            raise ValueError(f"unknown anomaly {anomaly!r}")
+        if anomaly == "lost-write":
+            reads = [q for q in later[:nxt] if q.f == "read" and q.kind == "ok"]
+        for q in reads:
+            q.result = [key, old]
+        return reads
+    return []
+
+
+def _add_nemesis(rng: random.Random, planned: list[_Planned], every: int) -> None:
+    """Nemesis ``start``/``stop`` pairs (``info``, as Jepsen logs them) between client ops."""
+    ends = sorted(p.start for p in planned)
+    faults = ["partition", "kill", "pause"]
+    for n in range(every, len(ends) - every, every * 2):
+        start, stop = ends[n], ends[min(n + every, len(ends) - 1)]
+        fault = rng.choice(faults)
+        for f, t in (("start", start), ("stop", stop)):
+            p = _Planned("nemesis", f, fault, t - 1, t, t)
+            p.kind = "info"
+            p.result = fault
+            planned.append(p)

@@ -34,13 +34,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-from harness.bench.agency import LocalAgency, percentile
-from harness.infra import procs
+from harness.bench.agency import percentile
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.blocking import BlockingBackend
+from harness.infra.backends.node_table import NodeStartError
+from harness.infra.probe import http_json
 
 TARGET_INSERTS_PER_S = 1500.0
 TARGET_FAILOVER_P50_S = 3.0
@@ -50,61 +52,58 @@ AUTH = {"Authorization": "Basic " + base64.b64encode(b"root:").decode()}
 _REV = re.compile(r"^_([0-9a-f]+)-")
 
 
-@dataclass
 class LocalServers:
-    """Document servers as detached processes under ``root``."""
+    """An agency plus document servers on a :class:`LocalBackend` without proxies
+    (the figures are the cluster's own, not Toxiproxy's)."""
 
-    root: str
-    agency: list[str]
-    replication: str
-    size: int = 3
-    ports: dict[str, int] = field(default_factory=dict)
-    pids: dict[str, int] = field(default_factory=dict)
+    def __init__(self, root: str, replication: str, agents: int = 3, size: int = 3) -> None:
+        self.root = root
+        self.replication = replication
+        self.cluster = BlockingBackend()
+        self.spec = ClusterSpec(
+            agents=agents,
+            servers=size,
+            replication="sync" if replication == "sync" else "async",
+            proxied=False,
+            server_flags={"jwt-secret": "bench-secret", "log-level": "WARNING"},
+            state_dir=root,
+        )
 
-    def __post_init__(self) -> None:
-        taken: set[int] = set()
-        self.ports = {f"s{i + 1}": procs.free_port(taken) for i in range(self.size)}
+    @property
+    def ids(self) -> list[str]:
+        return self.cluster.ids("server")
 
     def url(self, ident: str) -> str:
-        return f"http://127.0.0.1:{self.ports[ident]}"
+        return self.cluster.node(ident).direct_url
+
+    def start_all(self) -> None:
+        try:
+            self.cluster.start(self.spec)
+        except NodeStartError as exc:
+            raise RuntimeError(str(exc).splitlines()[0]) from exc
 
     def start(self, ident: str) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "cluster.server",
-            "--id",
-            ident,
-            "--listen",
-            f"127.0.0.1:{self.ports[ident]}",
-            "--agency",
-            ",".join(self.agency),
-            "--data-dir",
-            os.path.join(self.root, ident, "data"),
-            "--replication",
-            self.replication,
-            "--jwt-secret",
-            "bench-secret",
-            "--log-level",
-            "WARNING",
-        ]
-        self.pids[ident] = procs.spawn(cmd, os.path.join(self.root, ident, "node.log"))
+        self.cluster.start_node(ident)
+
+    def kill9(self, ident: str) -> None:
+        self.cluster.kill(ident)
+
+    def alive(self) -> list[str]:
+        return [i for i in self.ids if self.cluster.is_running(i)]
 
     def stop_all(self) -> None:
-        for pid in self.pids.values():
-            procs.stop(pid, grace=3.0)
-        self.pids.clear()
+        self.cluster.close()
 
     def role(self, ident: str) -> dict[str, Any] | None:
         req_url = self.url(ident) + "/_admin/server/role"
-        status, body = _get_json(req_url)
+        status, body = http_json(req_url, headers=AUTH)
         return body if status == 200 and isinstance(body, dict) else None
 
     def leader(self, limit: float = 60.0) -> str:
         """The server that leads with a valid lease (and a sync follower in sync mode)."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            for ident in list(self.pids):
+            for ident in self.alive():
                 r = self.role(ident)
                 if not r or r.get("afRole") != "leader" or not r["details"]["leaseValid"]:
                     continue
@@ -128,20 +127,6 @@ class LocalServers:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"{ident} did not catch up with {leader} within {limit}s")
-
-
-def _get_json(url: str) -> tuple[int, Any]:
-    import urllib.error
-    import urllib.request
-
-    req = urllib.request.Request(url, headers=AUTH)
-    try:
-        with urllib.request.urlopen(req, timeout=2.0) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, None
-    except (urllib.error.URLError, OSError, TimeoutError, ValueError):
-        return 0, None
 
 
 async def _insert(
@@ -274,8 +259,8 @@ def failover(servers: LocalServers, kills: int) -> dict[str, Any]:
     times: list[float] = []
     for _ in range(kills):
         leader = servers.leader()
-        procs.kill9(servers.pids.pop(leader))
-        urls = [servers.url(i) for i in servers.ports]
+        servers.kill9(leader)
+        urls = [servers.url(i) for i in servers.ids]
         times.append(asyncio.run(_first_ack(urls, 30.0)))
         servers.start(leader)
         servers.wait_caught_up(leader, servers.leader())
@@ -288,18 +273,9 @@ def failover(servers: LocalServers, kills: int) -> dict[str, Any]:
 
 
 def run_mode(mode: str, args: argparse.Namespace, root: str) -> dict[str, Any]:
-    agency = LocalAgency(os.path.join(root, mode, "agency"), size=args.agents)
-    agency.start_all()
-    servers = LocalServers(
-        os.path.join(root, mode),
-        [agency.url(a) for a in agency.ports],
-        mode,
-        size=args.servers,
-    )
+    servers = LocalServers(os.path.join(root, mode), mode, agents=args.agents, size=args.servers)
     try:
-        agency.leader()
-        for ident in servers.ports:
-            servers.start(ident)
+        servers.start_all()
         leader = servers.leader()
         made = asyncio.run(_create_collection(servers.url(leader)))
         if not made:
@@ -309,7 +285,7 @@ def run_mode(mode: str, args: argparse.Namespace, root: str) -> dict[str, Any]:
             throughput(servers.url(leader), args.clients, args.duration)
         )
         leader = servers.leader()
-        follower = next(i for i in servers.ports if i != leader)
+        follower = next(i for i in servers.ids if i != leader)
         servers.wait_caught_up(follower, leader)
         out["lag"] = asyncio.run(
             replication_lag(
@@ -320,7 +296,6 @@ def run_mode(mode: str, args: argparse.Namespace, root: str) -> dict[str, Any]:
         return out
     finally:
         servers.stop_all()
-        agency.stop_all()
 
 
 async def _create_collection(url: str) -> bool:

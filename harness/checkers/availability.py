@@ -12,6 +12,11 @@ start of the fault in progress when the old leader was last seen leading (or
 that last sighting, if no fault was in progress), and ends with the first
 ``ok`` op answered by the new leader.
 
+A failover is **planned** when the fault that caused it is a planned
+operation (a switchover or rolling restart: its name is in
+:data:`PLANNED_FAULTS` or its ``nemesis.jsonl`` detail says ``"planned": true``);
+every other failover is unplanned.
+
 Availability is measured, not promised: the verdict is ``True`` unless the
 history has no ``ok`` op at all (``unknown``).
 """
@@ -20,27 +25,142 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-from harness.checkers.base import (
-    UNKNOWN,
-    CheckResult,
-    FaultWindow,
-    RoleSample,
-    Validity,
-    as_ops,
-    fault_windows,
-    role_samples,
+from harness.checkers.base import FaultWindow, RoleSample, as_ops, fault_windows, role_samples
+from harness.checkers.result import (
+    TypedResult,
+    Verdict,
+    as_int,
+    as_map,
+    opt_int,
+    parse_list,
+    text,
 )
 from harness.core.history import Op
 
 NAME = "availability"
 DEFAULT_THRESHOLD_NS = 1_000_000_000
+PLANNED_FAULTS = frozenset({"switchover", "rolling-restart", "restart-rolling"})
+
+
+@dataclass(frozen=True)
+class UnavailableWindow:
+    """A stretch without an ``ok`` completion, and the fault matched to it."""
+
+    start: int
+    end: int
+    fault: FaultWindow | None
+
+    @property
+    def duration_ns(self) -> int:
+        return self.end - self.start
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "duration_ns": self.duration_ns,
+            "fault": self.fault.to_json() if self.fault is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> UnavailableWindow | None:
+        data = as_map(value)
+        start, end = opt_int(data.get("start")), opt_int(data.get("end"))
+        if start is None or end is None:
+            return None
+        return cls(start, end, FaultWindow.from_json(data.get("fault")))
+
+
+@dataclass(frozen=True)
+class Failover:
+    """Leadership moving from ``old`` to ``new``: from the fault (or the old leader's last
+    sighting) to the first ``ok`` answered by the new leader (None: it never answered)."""
+
+    old: str
+    new: str
+    start: int
+    end: int | None
+    fault: FaultWindow | None
+    planned: bool = False
+    epoch: int | None = None  # the new leader's epoch, when roles.jsonl records epochs
+
+    @property
+    def duration_ns(self) -> int | None:
+        return self.end - self.start if self.end is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.old,
+            "to": self.new,
+            "start": self.start,
+            "end": self.end,
+            "duration_ns": self.duration_ns,
+            "fault": self.fault.to_json() if self.fault is not None else None,
+            "planned": self.planned,
+            "epoch": self.epoch,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> Failover | None:
+        data = as_map(value)
+        start = opt_int(data.get("start"))
+        if start is None:
+            return None
+        return cls(
+            old=text(data.get("from")) or "?",
+            new=text(data.get("to")) or "?",
+            start=start,
+            end=opt_int(data.get("end")),
+            fault=FaultWindow.from_json(data.get("fault")),
+            planned=data.get("planned") is True,
+            epoch=opt_int(data.get("epoch")),
+        )
+
+
+@dataclass(kw_only=True, repr=False)
+class AvailabilityResult(TypedResult):
+    """Windows without a successful op, and failovers (one definition: :func:`failovers`)."""
+
+    NAME: ClassVar[str] = NAME
+    windows: list[UnavailableWindow] = field(default_factory=list)
+    failovers: list[Failover] = field(default_factory=list)
+    threshold_ns: int = DEFAULT_THRESHOLD_NS
+
+    @property
+    def longest_unavailable_ns(self) -> int:
+        return max((w.duration_ns for w in self.windows), default=0)
+
+    @property
+    def unplanned_failovers(self) -> list[Failover]:
+        return [f for f in self.failovers if not f.planned]
+
+    def evidence_json(self) -> dict[str, Any]:
+        return {
+            "windows": [w.to_json() for w in self.windows],
+            "failovers": [f.to_json() for f in self.failovers],
+            "failover-count": len(self.failovers),
+            "unplanned-failover-count": len(self.unplanned_failovers),
+            "longest-unavailable-ns": self.longest_unavailable_ns,
+            "threshold-ns": self.threshold_ns,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AvailabilityResult:
+        return cls(
+            verdict=Verdict.of(data.get("valid")),
+            summary=text(data.get("summary")),
+            windows=parse_list(data.get("windows"), UnavailableWindow.from_json),
+            failovers=parse_list(data.get("failovers"), Failover.from_json),
+            threshold_ns=as_int(data.get("threshold-ns"), DEFAULT_THRESHOLD_NS),
+        )
 
 
 def unavailable_windows(
     ops: Sequence[Op], faults: Sequence[FaultWindow], threshold_ns: int = DEFAULT_THRESHOLD_NS
-) -> list[dict[str, Any]]:
+) -> list[UnavailableWindow]:
     """Gaps between successive ``ok`` completions (and the test's edges) over the threshold."""
     client = [op for op in ops if op.is_client]
     if not client:
@@ -49,19 +169,11 @@ def unavailable_windows(
     last = max(op.time for op in client)
     oks = sorted(op.time for op in client if op.type == "ok")
     edges = [first, *oks, last]
-    windows: list[dict[str, Any]] = []
-    for start, end in zip(edges, edges[1:], strict=False):
-        if end - start > threshold_ns:
-            fault = _cause(faults, start, end)
-            windows.append(
-                {
-                    "start": start,
-                    "end": end,
-                    "duration_ns": end - start,
-                    "fault": fault.to_json() if fault is not None else None,
-                }
-            )
-    return windows
+    return [
+        UnavailableWindow(start, end, _cause(faults, start, end))
+        for start, end in zip(edges, edges[1:], strict=False)
+        if end - start > threshold_ns
+    ]
 
 
 def _cause(faults: Sequence[FaultWindow], start: int, end: int) -> FaultWindow | None:
@@ -74,8 +186,8 @@ def _cause(faults: Sequence[FaultWindow], start: int, end: int) -> FaultWindow |
 
 def _leader_changes(
     ops: Sequence[Op], samples: Sequence[RoleSample]
-) -> list[tuple[str, str, int, int]]:
-    """``(old, new, old last seen leading, new first seen leading)`` per change.
+) -> list[tuple[str, str, int, int, int | None]]:
+    """``(old, new, old last seen leading, new first seen leading, new epoch)`` per change.
 
     With epochs in the role samples, leadership moves only to a claim of a
     higher epoch: a deposed leader that still claims its old epoch (a fenced
@@ -91,7 +203,7 @@ def _leader_changes(
             if op.is_client and op.type == "ok" and op.node is not None
         ]
     sightings.sort(key=lambda s: s[0])
-    changes: list[tuple[str, str, int, int]] = []
+    changes: list[tuple[str, str, int, int, int | None]] = []
     current: str | None = None
     current_epoch: int | None = None
     last_seen = 0
@@ -104,14 +216,21 @@ def _leader_changes(
             if epoch <= current_epoch:
                 continue  # a stale claim of an older (or the same) epoch
         if current is not None:
-            changes.append((current, node, last_seen, time))
+            changes.append((current, node, last_seen, time, epoch))
         current, current_epoch, last_seen = node, epoch, time
     return changes
 
 
+def is_planned(fault: FaultWindow | None) -> bool:
+    """A switchover or rolling restart (by name, or ``"planned": true`` in its detail)."""
+    if fault is None:
+        return False
+    return fault.fault in PLANNED_FAULTS or fault.detail.get("planned") is True
+
+
 def failovers(
     ops: Sequence[Op], faults: Sequence[FaultWindow], samples: Sequence[RoleSample]
-) -> list[dict[str, Any]]:
+) -> list[Failover]:
     """Failover durations: from the fault (or last sighting of the old leader) to the first
     ``ok`` answered by the new leader."""
     ok_by_node: dict[str, list[int]] = {}
@@ -120,8 +239,8 @@ def failovers(
             ok_by_node.setdefault(op.node, []).append(op.time)
     for times in ok_by_node.values():
         times.sort()
-    out: list[dict[str, Any]] = []
-    for old, new, old_seen, new_seen in _leader_changes(ops, samples):
+    out: list[Failover] = []
+    for old, new, old_seen, new_seen, epoch in _leader_changes(ops, samples):
         in_progress = [
             f for f in faults if f.start <= old_seen and (f.end is None or f.end >= old_seen)
         ]
@@ -133,16 +252,7 @@ def failovers(
         times = ok_by_node.get(new, [])
         k = bisect.bisect_left(times, max(start, new_seen) if samples else new_seen)
         end = times[k] if k < len(times) else None
-        out.append(
-            {
-                "from": old,
-                "to": new,
-                "start": start,
-                "end": end,
-                "duration_ns": end - start if end is not None else None,
-                "fault": cause.to_json() if cause is not None else None,
-            }
-        )
+        out.append(Failover(old, new, start, end, cause, is_planned(cause), epoch))
     return out
 
 
@@ -151,26 +261,27 @@ def check_availability(
     faults: Sequence[FaultWindow] = (),
     roles: Sequence[RoleSample] = (),
     threshold_ns: int = DEFAULT_THRESHOLD_NS,
-) -> CheckResult:
+) -> AvailabilityResult:
     """Measure unavailability windows and failover durations."""
     windows = unavailable_windows(ops, faults, threshold_ns)
     moves = failovers(ops, faults, roles)
-    longest = max((w["duration_ns"] for w in windows), default=0)
+    longest = max((w.duration_ns for w in windows), default=0)
     has_ok = any(op.is_client and op.type == "ok" for op in ops)
-    valid: Validity = True if has_ok else UNKNOWN
-    durations = [m["duration_ns"] for m in moves if m["duration_ns"] is not None]
+    durations = [m.duration_ns for m in moves if m.duration_ns is not None]
+    planned = sum(1 for m in moves if m.planned)
     summary = (
         f"{len(windows)} windows over {threshold_ns / 1e9:g} s without a successful op "
         f"(longest {longest / 1e9:.2f} s); {len(moves)} failovers"
+        + (f" ({planned} planned)" if planned else "")
         + (f" (longest {max(durations) / 1e9:.2f} s)" if durations else "")
     )
-    evidence: dict[str, Any] = {
-        "windows": windows,
-        "failovers": moves,
-        "longest-unavailable-ns": longest,
-        "threshold-ns": threshold_ns,
-    }
-    return CheckResult(NAME, valid, summary, evidence)
+    return AvailabilityResult(
+        verdict=Verdict.VALID if has_ok else Verdict.UNKNOWN,
+        summary=summary,
+        windows=windows,
+        failovers=moves,
+        threshold_ns=threshold_ns,
+    )
 
 
 def check(
@@ -178,7 +289,7 @@ def check(
     roles: Iterable[dict[str, Any]] = (),
     nemesis: Iterable[dict[str, Any]] = (),
     threshold_ns: int = DEFAULT_THRESHOLD_NS,
-) -> CheckResult:
+) -> AvailabilityResult:
     """Run-directory entry point: history, ``roles.jsonl`` and ``nemesis.jsonl`` lines."""
     ops = as_ops(history)
     events = list(nemesis) or [op.to_dict() for op in ops if op.process == "nemesis"]

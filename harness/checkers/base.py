@@ -2,9 +2,9 @@
 
 Checkers are pure functions of a history (a list of :class:`~harness.core.history.Op`),
 optionally with fault windows from ``nemesis.jsonl`` and role samples from
-``roles.jsonl``. They return a :class:`CheckResult`: ``valid`` is ``True``,
-``False`` or ``"unknown"`` (Jepsen's three values), plus evidence under the
-keys of the run-directory contract.
+``roles.jsonl``. Each returns its own typed result (see
+:mod:`harness.checkers.result`): a :class:`Verdict` and evidence as fields,
+written into ``results.json`` by ``to_json()``.
 """
 
 from __future__ import annotations
@@ -12,29 +12,35 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from functools import cached_property
+from typing import Any, Protocol, runtime_checkable
 
+from harness.checkers.result import (
+    UNKNOWN,
+    CheckResult,
+    TypedResult,
+    Validity,
+    Verdict,
+    as_list,
+    as_map,
+    opt_int,
+    text,
+)
 from harness.core.history import Op, ops_from_dicts
 
-Validity = bool | Literal["unknown"]
-UNKNOWN: Literal["unknown"] = "unknown"
+__all__ = [
+    "UNKNOWN",
+    "CheckResult",
+    "Checker",
+    "FaultWindow",
+    "RoleSample",
+    "RunData",
+    "TypedResult",
+    "Validity",
+    "Verdict",
+]
+
 _PRIORITY = {True: 0, UNKNOWN: 1, False: 2}
-
-
-@dataclass
-class CheckResult:
-    """A checker's verdict with its evidence (keys per the run-directory contract)."""
-
-    name: str
-    valid: Validity
-    summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"valid": ..., "summary": ..., **evidence}`` as written into ``results.json``."""
-        out: dict[str, Any] = {"valid": self.valid, "summary": self.summary}
-        out.update(self.evidence)
-        return out
 
 
 def as_ops(history: Iterable[Op | dict[str, Any]]) -> list[Op]:
@@ -79,9 +85,28 @@ class FaultWindow:
     end: int | None
     nodes: tuple[str, ...] = ()
     detail: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    links: tuple[tuple[str, str], ...] = field(default=(), compare=False, hash=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"fault": self.fault, "start": self.start, "end": self.end}
+        out: dict[str, Any] = {"fault": self.fault, "start": self.start, "end": self.end}
+        if self.nodes:
+            out["nodes"] = list(self.nodes)
+        return out
+
+    @classmethod
+    def from_json(cls, value: Any) -> FaultWindow | None:
+        """A fault as checkers write it (``{"fault", "start", "end", "nodes"?}``), or None."""
+        data = as_map(value)
+        start = opt_int(data.get("start"))
+        if start is None:
+            return None
+        return cls(
+            id=None,
+            fault=text(data.get("fault")) or "unknown",
+            start=start,
+            end=opt_int(data.get("end")),
+            nodes=tuple(str(n) for n in as_list(data.get("nodes"))),
+        )
 
 
 @dataclass(frozen=True)
@@ -129,11 +154,18 @@ def fault_windows(events: Iterable[dict[str, Any]]) -> list[FaultWindow]:
 
 def _window(ev: dict[str, Any], end: int | None) -> FaultWindow:
     fault = ev.get("fault")
+    value = ev.get("value")
     if fault is None:
-        value = ev.get("value")
         fault = value.get("fault") if isinstance(value, dict) else value
-    nodes = ev.get("nodes") or ()
+    nodes = ev.get("nodes")
+    if nodes is None and isinstance(value, dict):
+        nodes = value.get("nodes")
     detail = ev.get("detail") if isinstance(ev.get("detail"), dict) else {}
+    links = tuple(
+        (str(link[0]), str(link[1]))
+        for link in as_list(ev.get("links"))
+        if isinstance(link, list) and len(link) == 2
+    )
     return FaultWindow(
         id=ev.get("id"),
         fault=str(fault) if fault is not None else "unknown",
@@ -141,6 +173,7 @@ def _window(ev: dict[str, Any], end: int | None) -> FaultWindow:
         end=end,
         nodes=tuple(str(n) for n in nodes) if isinstance(nodes, list) else (),
         detail=detail or {},
+        links=links,
     )
 
 
@@ -204,15 +237,21 @@ class RunData:
     # entries of the servers' rollback files (see ``harness/core/run_files.py``)
     rollbacks: list[dict[str, Any]] = field(default_factory=list)
 
+    @cached_property
+    def ops(self) -> list[Op]:
+        """The history as ops, parsed once for all checkers."""
+        return as_ops(self.history)
+
 
 @runtime_checkable
 class Checker(Protocol):
     """One pure checker, configured by whoever built it (a workload), run on a run's data.
 
-    ``name`` is its key under ``results.json["checkers"]``.
+    ``name`` is its key under ``results.json["checkers"]``; ``check`` returns the
+    checker's typed result (a :class:`TypedResult` subclass).
     """
 
     @property
     def name(self) -> str: ...
 
-    def check(self, run: RunData) -> dict[str, Any]: ...
+    def check(self, run: RunData) -> CheckResult: ...

@@ -28,17 +28,20 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-from harness.checkers.base import (
-    CheckResult,
-    RoleSample,
-    Validity,
-    as_ops,
-    leader_intervals,
-    quantiles,
-    role_samples,
+from harness.checkers.base import RoleSample, as_ops, leader_intervals, quantiles, role_samples
+from harness.checkers.result import (
+    TypedResult,
+    Verdict,
+    as_int,
+    as_map,
+    dicts,
+    is_number,
+    opt_float,
+    parse_list,
+    text,
 )
 from harness.core.history import Op, OpPair, pair_ops
 
@@ -46,6 +49,112 @@ NAME = "dirty-reads"
 STALE_LIST_CAP = 100
 _OP_LIST_CAP = 100
 _NS_PER_MS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median, 99th percentile and maximum of a measure (None: nothing measured)."""
+
+    p50: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"p50": self.p50, "p99": self.p99, "max": self.max}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Spread:
+        data = as_map(value)
+        return cls(
+            opt_float(data.get("p50")), opt_float(data.get("p99")), opt_float(data.get("max"))
+        )
+
+
+@dataclass(frozen=True)
+class StaleRead:
+    """A dirty read behind the acknowledged writes of its key."""
+
+    op: dict[str, Any]  # the read's completion, as a history line
+    staleness_ms: float
+    versions_behind: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "op": self.op,
+            "staleness_ms": self.staleness_ms,
+            "versions_behind": self.versions_behind,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> StaleRead | None:
+        if not isinstance(value, dict) or not is_number(value.get("staleness_ms")):
+            return None
+        op = value.get("op")
+        return cls(
+            op if isinstance(op, dict) else {},
+            float(value["staleness_ms"]),
+            as_int(value.get("versions_behind")),
+        )
+
+
+@dataclass(kw_only=True, repr=False)
+class DirtyReadsResult(TypedResult):
+    """Unmarked follower reads and reads of never-written values (the verdict), and staleness."""
+
+    NAME: ClassVar[str] = NAME
+    reads: int = 0
+    dirty_reads: int = 0
+    unmarked: list[dict[str, Any]] = field(default_factory=list)  # the first _OP_LIST_CAP
+    unmarked_count: int = 0
+    never_written: list[dict[str, Any]] = field(default_factory=list)
+    never_written_count: int = 0
+    rolled_back: list[dict[str, Any]] = field(default_factory=list)
+    rolled_back_count: int = 0
+    stale_count: int = 0
+    staleness_ms: Spread = field(default_factory=Spread)
+    versions_behind: Spread = field(default_factory=Spread)
+    stale_reads: list[StaleRead] = field(default_factory=list)  # the first STALE_LIST_CAP
+
+    def evidence_json(self) -> dict[str, Any]:
+        return {
+            "reads": self.reads,
+            "dirty-reads": self.dirty_reads,
+            "unmarked": self.unmarked,
+            "unmarked-count": self.unmarked_count,
+            "never-written": self.never_written,
+            "never-written-count": self.never_written_count,
+            "rolled-back": self.rolled_back,
+            "rolled-back-count": self.rolled_back_count,
+            "staleness": {
+                "count": self.stale_count,
+                "time-ms": self.staleness_ms.to_json(),
+                "versions": self.versions_behind.to_json(),
+            },
+            "stale-reads": [s.to_json() for s in self.stale_reads],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DirtyReadsResult:
+        unmarked = dicts(data.get("unmarked"))
+        never = dicts(data.get("never-written"))
+        rolled = dicts(data.get("rolled-back"))
+        staleness = as_map(data.get("staleness"))
+        return cls(
+            verdict=Verdict.of(data.get("valid")),
+            summary=text(data.get("summary")),
+            reads=as_int(data.get("reads")),
+            dirty_reads=as_int(data.get("dirty-reads")),
+            unmarked=unmarked,
+            unmarked_count=as_int(data.get("unmarked-count"), len(unmarked)),
+            never_written=never,
+            never_written_count=as_int(data.get("never-written-count"), len(never)),
+            rolled_back=rolled,
+            rolled_back_count=as_int(data.get("rolled-back-count"), len(rolled)),
+            stale_count=as_int(staleness.get("count")),
+            staleness_ms=Spread.from_json(staleness.get("time-ms")),
+            versions_behind=Spread.from_json(staleness.get("versions")),
+            stale_reads=parse_list(data.get("stale-reads"), StaleRead.from_json),
+        )
 
 
 @dataclass
@@ -96,7 +205,7 @@ def check_dirty_reads(
     ops: Sequence[Op],
     roles: Sequence[RoleSample] = (),
     rolled_back: Iterable[tuple[Any, Any]] = (),
-) -> CheckResult:
+) -> DirtyReadsResult:
     """Judge the reads of a dirty-read history (see the module docstring)."""
     pairs = pair_ops(ops)
     leadership = _Leadership(roles, pairs)
@@ -125,7 +234,7 @@ def check_dirty_reads(
     unmarked_ops: list[dict[str, Any]] = []
     never_written: list[dict[str, Any]] = []
     rolled_reads: list[dict[str, Any]] = []
-    stale: list[dict[str, Any]] = []
+    stale: list[StaleRead] = []
     ms_all: list[float] = []
     versions_all: list[int] = []
     dirty_count = 0
@@ -157,39 +266,32 @@ def check_dirty_reads(
         ms_all.append(staleness_ms)
         versions_all.append(behind)
         if behind and len(stale) < STALE_LIST_CAP:
-            stale.append(
-                {"op": done.to_dict(), "staleness_ms": staleness_ms, "versions_behind": behind}
-            )
+            stale.append(StaleRead(done.to_dict(), staleness_ms, behind))
 
-    valid: Validity = not (unmarked or never_written)
     time_q = quantiles(ms_all, (0.5, 0.99, 1))
     ver_q = quantiles(versions_all, (0.5, 0.99, 1))
-    evidence: dict[str, Any] = {
-        "reads": reads,
-        "dirty-reads": dirty_count,
-        "unmarked": unmarked_ops,
-        "unmarked-count": unmarked,
-        "never-written": never_written[:_OP_LIST_CAP],
-        "never-written-count": len(never_written),
-        "rolled-back": rolled_reads[:_OP_LIST_CAP],
-        "rolled-back-count": len(rolled_reads),
-        "staleness": {
-            "count": sum(1 for v in versions_all if v),
-            "time-ms": {
-                "p50": time_q.get("0.5"),
-                "p99": time_q.get("0.99"),
-                "max": time_q.get("1"),
-            },
-            "versions": {"p50": ver_q.get("0.5"), "p99": ver_q.get("0.99"), "max": ver_q.get("1")},
-        },
-        "stale-reads": stale,
-    }
+    stale_count = sum(1 for v in versions_all if v)
     summary = (
         f"{reads} reads ({dirty_count} dirty): {unmarked} unmarked follower reads, "
         f"{len(never_written)} of never-written values, {len(rolled_reads)} of rolled-back values, "
-        f"{evidence['staleness']['count']} stale (max {ver_q.get('1', 0)} versions behind)"
+        f"{stale_count} stale (max {ver_q.get('1', 0)} versions behind)"
     )
-    return CheckResult(NAME, valid, summary, evidence)
+    return DirtyReadsResult(
+        verdict=Verdict.INVALID if unmarked or never_written else Verdict.VALID,
+        summary=summary,
+        reads=reads,
+        dirty_reads=dirty_count,
+        unmarked=unmarked_ops,
+        unmarked_count=unmarked,
+        never_written=never_written[:_OP_LIST_CAP],
+        never_written_count=len(never_written),
+        rolled_back=rolled_reads[:_OP_LIST_CAP],
+        rolled_back_count=len(rolled_reads),
+        stale_count=stale_count,
+        staleness_ms=Spread(time_q.get("0.5"), time_q.get("0.99"), time_q.get("1")),
+        versions_behind=Spread(ver_q.get("0.5"), ver_q.get("0.99"), ver_q.get("1")),
+        stale_reads=stale,
+    )
 
 
 def _served_by_follower(done: Op, invoke: Op, leadership: _Leadership) -> bool:
@@ -219,6 +321,6 @@ def check(
     history: Sequence[Op | dict[str, Any]],
     roles: Iterable[dict[str, Any]] = (),
     rolled_back: Iterable[tuple[Any, Any]] = (),
-) -> CheckResult:
+) -> DirtyReadsResult:
     """Run-directory entry point: history and ``roles.jsonl`` lines as decoded JSON."""
     return check_dirty_reads(as_ops(history), role_samples(roles), rolled_back)

@@ -1,349 +1,287 @@
-"""Linearizability: a Wing-Gong-Lowe search with P-compositionality and a memo.
+"""Linearizability of register histories: per key, a fast path first, then WGL search.
 
-The history is split per key (Jepsen "independent" ``[key, v]`` values) and
-each key is searched on its own: a history is linearizable iff every key's
-sub-history is. For one key, the search walks the ops in real-time order: at
-each step the candidates are the not yet linearized ops invoked before the
-earliest pending return; one is applied to the model and the search goes on,
-backtracking when the op that must complete next cannot. Visited
-configurations ``(linearized ops as a bitset, model state)`` are memoised,
-so each is explored once; a configuration is also skipped when one with the
-same completed ops and state, using only a subset of its ``info`` ops, was
-explored (it could do everything this one can). Before searching, a cheap
-pass rejects any completed op whose required state (a read's value, a cas'
-expected value) nothing invoked before its completion could produce.
+The history is split per key (P-compositionality, :mod:`lin_prepare`), and
+for each key:
 
-``ok`` ops must take effect between invocation and completion; ``fail`` ops
-never happened and are dropped; ``info`` ops (and invocations that never
-completed) may take effect at any time after their invocation, or never:
-their return is infinitely late, so they never block the search. An ``info``
-read constrains nothing and is dropped. Two sound prunings keep ``info`` ops
-cheap: an ``info`` op is tried only if it changes the state, only after the
-completed candidates, and only the earliest of several identical pending
-``info`` ops is tried (they are interchangeable); an ``info`` blind write may
-not be followed directly by another blind write (it would be invisible, the
-same as never happening).
+1. ``info`` ops whose effect nobody observes are dropped (they constrain
+   nothing; see :func:`lin_prepare.drop_unobserved` for why that is sound);
+2. a read/write key whose written values are all distinct is decided in
+   O(n log n) by Gibbons and Korach's zones (:mod:`lin_unique`);
+3. anything else goes to the Wing-Gong-Lowe search as Porcupine runs it
+   (:mod:`lin_search`), with a memo bounded in bytes and a time budget.
 
-On failure the result names the key, the op that could not take effect at
-the deepest point the search reached, the model states it could be in there,
-and the window of ops concurrent with it.
+A key that hits a bound is ``unknown`` with the reason, the bound, and how
+many of its completed ops the deepest partial linearization covered. Keys can
+be checked in parallel processes (``jobs``); the result is the same for any
+``jobs`` (keys are reported in first-seen order), time limits aside.
+
+Each failing key's evidence carries what ``afcheck check --explain`` prints
+(see :mod:`harness.checkers.explain`): the operation that cannot be placed,
+the longest linearizable prefix found, the model states tried there, and the
+window of operations around it as history lines.
 """
 
 from __future__ import annotations
 
-import bisect
+import os
 import time
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checkers.base import UNKNOWN, CheckResult, Validity, as_ops
-from harness.checkers.models import IMPOSSIBLE, Model, get_model
-from harness.core.history import Op, OpPair, pair_ops
+from harness.checkers.lin_prepare import (
+    NEVER,
+    Call,
+    HistoryShapeError,
+    drop_unobserved,
+    is_keyed,
+    split_by_key,
+)
+from harness.checkers.lin_search import DEFAULT_MEMO_BYTES, SearchOutcome, search
+from harness.checkers.lin_unique import check_unique
+from harness.checkers.models import Model, get_model
+from harness.core.history import Op, pair_ops
+
+__all__ = [
+    "DEFAULT_MEMO_BYTES",
+    "NEVER",
+    "HistoryShapeError",
+    "KeyOutcome",
+    "Limits",
+    "check",
+    "check_key",
+    "check_linearizable",
+    "is_keyed",
+    "split_by_key",
+]
 
 NAME = "linearizable"
-NEVER = 1 << 62  # the return position of an op that may take effect at any later time
-DEFAULT_MAX_STATES = 2_000_000
+_REGISTER_LIKE = ("register", "cas-register")
+_PREFIX_SHOWN = 12
 _WINDOW_CAP = 40
-_FRONTIER_STATES = 8
 
 
-class HistoryShapeError(ValueError):
-    """The history does not fit the model (unknown function, malformed value)."""
+@dataclass(frozen=True)
+class Limits:
+    """Bounds of one check: memo bytes and search states per key, seconds per key and per file."""
 
-
-@dataclass(slots=True)
-class _Call:
-    f: str
-    value: Any
-    call: int
-    ret: int
-    pair: OpPair
-    mask: int = 0
-    info: bool = False
-    overwrite: bool = False
-    signature: Hashable = None
+    memo_bytes: int = DEFAULT_MEMO_BYTES
+    max_states: int | None = None
+    key_seconds: float | None = None
+    file_seconds: float | None = None
 
 
 @dataclass
 class KeyOutcome:
-    """The search result for one key."""
+    """The verdict for one key, with what explains it."""
 
     key: Any
     valid: Validity
     states: int
     explanation: str = ""
     window: list[dict[str, Any]] | None = None
+    method: str = "search"
+    dropped: int = 0
+    explain: dict[str, Any] = field(default_factory=dict)
 
 
-def _freeze(value: Any) -> Hashable:
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    return value  # type: ignore[no-any-return]
+def _op_line(c: Call) -> dict[str, Any]:
+    inv = c.pair.invoke
+    done = c.pair.complete
+    return {
+        "process": inv.process,
+        "f": inv.f,
+        "value": done.value if done is not None and inv.f == "read" else inv.value,
+        "index": inv.index,
+        "start": inv.time,
+        "end": done.time if done is not None and c.ret != NEVER else None,
+        "end-index": done.index if done is not None and c.ret != NEVER else None,
+        "outcome": c.pair.type,
+    }
 
 
-def is_keyed(pairs: Sequence[OpPair]) -> bool:
-    """Whether values are Jepsen independent ``[key, v]`` tuples."""
-    for pair in pairs:
-        inv = pair.invoke
-        v = inv.value
-        if inv.f in ("read", "write") and isinstance(v, list | tuple) and len(v) == 2:
-            return True
-        if inv.f == "cas" and isinstance(v, list | tuple) and len(v) == 2:
-            if isinstance(v[1], list | tuple) and len(v[1]) == 2:
-                return True
-    return False
+def _window_lines(calls: list[Call]) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    for c in calls:
+        lines.append(c.pair.invoke.to_dict())
+        if c.pair.complete is not None:
+            lines.append(c.pair.complete.to_dict())
+    lines.sort(key=lambda d: d["index"])
+    return lines
 
 
-def split_by_key(pairs: Sequence[OpPair], model: Model, keyed: bool) -> dict[Hashable, list[_Call]]:
-    """Per key, the ops that matter for the model (fail and info reads dropped)."""
-    by_key: dict[Hashable, list[_Call]] = {}
-    for pair in pairs:
-        inv, done = pair.invoke, pair.complete
-        if inv.f not in model.functions:
-            raise HistoryShapeError(
-                f"index {inv.index}: f {inv.f!r} is not a {model.name} operation "
-                f"({', '.join(sorted(model.functions))})"
-            )
-        kind = pair.type
-        if kind == "fail" or (inv.f == "read" and kind != "ok"):
-            continue
-        key: Hashable = None
-        if inv.f == "read":
-            assert done is not None
-            raw = done.value
-        else:
-            raw = inv.value
-        if keyed:
-            key, raw = _unkey(inv, raw)
-        call = _Call(
-            f=inv.f,
-            value=raw,
-            call=inv.index,
-            ret=done.index if kind == "ok" and done is not None else NEVER,
-            pair=pair,
-        )
-        by_key.setdefault(key, []).append(call)
-    return by_key
+def _window(calls: list[Call], blocked: Call, prefix: list[int]) -> list[Call]:
+    """Ops overlapping the blocked op, plus the last ops of the prefix before it."""
+    near = [c for c in calls if c.call < blocked.ret and c.ret > blocked.call]
+    ids = {id(c) for c in near}
+    for i in prefix[-4:]:
+        if id(calls[i]) not in ids:
+            near.append(calls[i])
+            ids.add(id(calls[i]))
+    near.sort(key=lambda c: c.call)
+    if len(near) > _WINDOW_CAP:
+        keep = [c for c in near if not c.info or c is blocked]
+        near = keep[-_WINDOW_CAP:]
+        if blocked not in near:
+            near.append(blocked)
+    return near
 
 
-def _unkey(inv: Op, raw: Any) -> tuple[Hashable, Any]:
-    inv_key = inv.value[0] if isinstance(inv.value, list | tuple) and inv.value else None
-    if isinstance(raw, list | tuple) and len(raw) == 2:
-        return _freeze(raw[0]), raw[1]
-    if inv.f == "read" and inv_key is not None:
-        return _freeze(inv_key), raw  # a completion carrying the bare value
-    raise HistoryShapeError(f"index {inv.index}: expected a [key, value] tuple, got {raw!r}")
-
-
-class _Search:
-    """The WGL search over one key's ops."""
-
-    def __init__(self, model: Model, calls: list[_Call], max_states: int) -> None:
-        self.model = model
-        calls = sorted(calls, key=lambda c: c.call)
-        self.done_ops = [c for c in calls if c.ret != NEVER]
-        self.infos = [c for c in calls if c.ret == NEVER]
-        n = len(self.done_ops)
-        for i, c in enumerate(self.done_ops):
-            c.mask = 1 << i
-            c.overwrite = model.overwrites(c.f, c.value)
-        for j, c in enumerate(self.infos):
-            c.mask = 1 << (n + j)
-            c.info = True
-            c.overwrite = model.overwrites(c.f, c.value)
-            c.signature = (c.f, _freeze(c.value))
-        self.n = n
-        self.ret_order = sorted(self.done_ops, key=lambda c: c.ret)
-        self.info_calls = [c.call for c in self.infos]
-        self.max_states = max_states
-        self.states = 0
-        self.best_rp = -1
-        self.frontier: list[Hashable] = []
-
-    def _advance(self, done: int, rp: int, cp: int) -> tuple[int, int]:
-        order, ops, n = self.ret_order, self.done_ops, self.n
-        while rp < n and done & order[rp].mask:
-            rp += 1
-        while cp < n and done & ops[cp].mask:
-            cp += 1
-        return rp, cp
-
-    def _candidates(self, done: int, rp: int, cp: int, after_info_write: bool) -> list[_Call]:
-        deadline = self.ret_order[rp].ret
-        ops = self.done_ops
-        cands: list[_Call] = []
-        i = cp
-        while i < self.n and ops[i].call < deadline:
-            c = ops[i]
-            if not done & c.mask and not (after_info_write and c.overwrite):
-                cands.append(c)
-            i += 1
-        cands.sort(key=lambda c: c.ret)
-        seen: set[Hashable] = set()
-        for c in self.infos[: bisect.bisect_left(self.info_calls, deadline)]:
-            if done & c.mask or (after_info_write and c.overwrite) or c.signature in seen:
-                continue
-            seen.add(c.signature)
-            cands.append(c)
-        return cands
-
-    def unreachable(self) -> _Call | None:
-        """A completed op needing a state that no op invoked before its return produces."""
-        model = self.model
-        init = model.init()
-        producers: dict[Hashable, int] = {}
-        for c in self.done_ops + self.infos:
-            made = model.produces(c.f, c.value)
-            if made is not IMPOSSIBLE and c.call < producers.get(made, NEVER):
-                producers[made] = c.call
-        for c in self.ret_order:
-            need = model.requires(c.f, c.value)
-            if need is IMPOSSIBLE or need == init:
-                continue
-            if producers.get(need, NEVER) >= c.ret:
-                return c
-        return None
-
-    def run(self) -> Validity:
-        if self.n == 0:
-            return True
-        hopeless = self.unreachable()
-        if hopeless is not None:
-            self.best_rp = self.ret_order.index(hopeless)
-            self.frontier = []
-            return False
-        step = self.model.step
-        state0 = self.model.init()
-        rp, cp = self._advance(0, 0, 0)
-        stack: list[list[Any]] = [[0, state0, rp, cp, self._candidates(0, rp, cp, False), 0]]
-        self._note_frontier(rp, state0)
-        # memo: (completed ops linearized, state) -> [(info ops used, after_info_write)]
-        seen: dict[tuple[int, Hashable], list[tuple[int, bool]]] = {}
-        low = (1 << self.n) - 1
-        while stack:
-            frame = stack[-1]
-            cands: list[_Call] = frame[4]
-            i: int = frame[5]
-            if i == len(cands):
-                stack.pop()
-                continue
-            frame[5] = i + 1
-            c = cands[i]
-            state = frame[1]
-            new_state = step(state, c.f, c.value)
-            if new_state is IMPOSSIBLE or (c.info and new_state == state):
-                continue
-            done = frame[0] | c.mask
-            after_info_write = c.info and c.overwrite
-            if not _remember(seen, (done & low, new_state), done >> self.n, after_info_write):
-                continue
-            self.states += 1
-            if self.states > self.max_states:
-                return UNKNOWN
-            rp, cp = self._advance(done, frame[2], frame[3])
-            if rp == self.n:
-                return True
-            self._note_frontier(rp, new_state)
-            stack.append(
-                [done, new_state, rp, cp, self._candidates(done, rp, cp, after_info_write), 0]
-            )
-        return False
-
-    def _note_frontier(self, rp: int, state: Hashable) -> None:
-        if rp > self.best_rp:
-            self.best_rp = rp
-            self.frontier = [state]
-        elif rp == self.best_rp and len(self.frontier) < _FRONTIER_STATES:
-            if state not in self.frontier:
-                self.frontier.append(state)
-
-    def blocking(self) -> _Call:
-        """The op with the earliest return that no explored path could linearize."""
-        return self.ret_order[max(self.best_rp, 0)]
-
-    def window(self) -> list[_Call]:
-        """Ops whose intervals overlap the blocking op's, in invocation order."""
-        b = self.blocking()
-        calls = [c for c in self.done_ops + self.infos if c.call < b.ret and c.ret > b.call]
-        calls.sort(key=lambda c: c.call)
-        if len(calls) > _WINDOW_CAP:
-            keep = [c for c in calls if not c.info]
-            calls = (keep if len(keep) <= _WINDOW_CAP else keep[-_WINDOW_CAP:])[:_WINDOW_CAP]
-        return calls
-
-
-def _remember(
-    seen: dict[tuple[int, Hashable], list[tuple[int, bool]]],
-    key: tuple[int, Hashable],
-    infos_used: int,
-    restricted: bool,
-) -> bool:
-    """Record a configuration; ``False`` if an explored one dominates it.
-
-    With the same completed ops linearized and the same state, a configuration
-    that used a subset of the ``info`` ops (and is no more restricted) can do
-    everything this one can: this one need not be explored.
-    """
-    entries = seen.get(key)
-    if entries is None:
-        seen[key] = [(infos_used, restricted)]
-        return True
-    for used, was_restricted in entries:
-        if used & infos_used == used and (restricted or not was_restricted):
-            return False
-    entries[:] = [
-        (used, r)
-        for used, r in entries
-        if not (infos_used & used == infos_used and (r or not restricted))
-    ]
-    entries.append((infos_used, restricted))
-    return True
-
-
-def _describe_state(model: Model, state: Hashable) -> str:
+def _show(state: Hashable) -> str:
     return "nil" if state is None else str(state)
 
 
 def check_key(
-    model: Model, key: Hashable, calls: list[_Call], max_states: int = DEFAULT_MAX_STATES
+    model: Model, key: Hashable, calls: list[Call], limits: Limits | None = None
 ) -> KeyOutcome:
-    """Search one key's ops."""
-    search = _Search(model, calls, max_states)
-    verdict = search.run()
-    if verdict is True:
-        return KeyOutcome(key, True, search.states)
-    if verdict == UNKNOWN:
+    """Decide one key: drop what constrains nothing, try the fast path, else search."""
+    limits = limits or Limits()
+    started = time.monotonic()
+    dropped = 0
+    if model.name in _REGISTER_LIKE:
+        calls, gone = drop_unobserved(model, calls)
+        dropped = len(gone)
+        fast = check_unique(model, calls)
+        if fast is not None:
+            if fast.valid:
+                return KeyOutcome(key, True, 0, method="zones", dropped=dropped)
+            return _zone_failure(model, key, calls, fast.ops, fast.blocked, fast.reason, dropped)
+    deadline = None
+    if limits.key_seconds is not None:
+        deadline = started + limits.key_seconds
+    if limits.file_seconds is not None:
+        file_deadline = limits.file_seconds  # an absolute time.monotonic() here
+        deadline = file_deadline if deadline is None else min(deadline, file_deadline)
+    out = search(model, calls, limits.memo_bytes, deadline, limits.max_states)
+    if out.valid is True:
+        return KeyOutcome(key, True, out.states, dropped=dropped)
+    done_total = sum(1 for c in calls if c.ret != NEVER)
+    if out.valid == UNKNOWN:
+        bound = (
+            f"{limits.memo_bytes} bytes"
+            if out.reason.startswith("memo")
+            else f"{limits.max_states} states"
+            if out.reason.startswith("states")
+            else "time limit"
+        )
+        explanation = (
+            f"key {key!r}: undecided, {out.reason} after {out.states} configurations; the "
+            f"longest prefix proven linearizable covers {out.completed_in_prefix} of "
+            f"{done_total} completed ops"
+        )
         return KeyOutcome(
             key,
             UNKNOWN,
-            search.states,
-            explanation=f"search gave up after {max_states} configurations",
+            out.states,
+            explanation,
+            dropped=dropped,
+            explain={
+                "reason": out.reason,
+                "bound": bound,
+                "prefix-completed": out.completed_in_prefix,
+                "completed-ops": done_total,
+                "memo-bytes": out.memo_bytes,
+            },
         )
-    b = search.blocking()
+    return _search_failure(model, key, calls, out, dropped, done_total)
+
+
+def _search_failure(
+    model: Model, key: Hashable, calls: list[Call], out: SearchOutcome, dropped: int, total: int
+) -> KeyOutcome:
+    assert out.blocked is not None
+    b = calls[out.blocked]
     where = (
         f"{model.describe(b.f, b.value)} by process {b.pair.invoke.process} "
         f"(invoked at index {b.call}, completed at index {b.ret})"
     )
-    if search.frontier:
-        states = ", ".join(_describe_state(model, s) for s in search.frontier)
+    states = ", ".join(_show(s) for s in out.frontier)
+    if out.prefix or out.frontier:
         explanation = (
-            f"key {key!r}: after {search.best_rp} completed ops the {model.name} could hold "
-            f"[{states}]; {where} cannot take effect"
+            f"key {key!r}: after {out.completed_in_prefix} completed ops the {model.name} could "
+            f"hold [{states}]; {where} cannot take effect"
         )
     else:
-        explanation = f"key {key!r}: {where} needs a state no earlier operation could produce"
-    window_ops: list[dict[str, Any]] = []
-    for c in search.window():
-        window_ops.append(c.pair.invoke.to_dict())
-        if c.pair.complete is not None:
-            window_ops.append(c.pair.complete.to_dict())
-    window_ops.sort(key=lambda d: d["index"])
-    return KeyOutcome(key, False, search.states, explanation, window_ops)
+        explanation = f"key {key!r}: {where} cannot take effect"
+    prefix_ops: list[dict[str, Any]] = []
+    state: Any = model.init()
+    for i in out.prefix:
+        state = model.step(state, calls[i].f, calls[i].value)
+        line = _op_line(calls[i])
+        line["state-after"] = _show(state)
+        prefix_ops.append(line)
+    window = _window(calls, b, out.prefix)
+    return KeyOutcome(
+        key,
+        False,
+        out.states,
+        explanation,
+        _window_lines(window),
+        dropped=dropped,
+        explain={
+            "method": "search",
+            "blocked": _op_line(b),
+            "prefix-length": len(out.prefix),
+            "prefix-completed": out.completed_in_prefix,
+            "completed-ops": total,
+            "prefix-tail": prefix_ops[-_PREFIX_SHOWN:],
+            "states-tried": [_show(s) for s in out.frontier],
+            "window-ops": [_op_line(c) for c in window],
+        },
+    )
+
+
+def _zone_failure(
+    model: Model,
+    key: Hashable,
+    calls: list[Call],
+    ids: list[int],
+    blocked: int | None,
+    reason: str,
+    dropped: int,
+) -> KeyOutcome:
+    b = calls[blocked] if blocked is not None else calls[ids[-1]]
+    involved = [calls[i] for i in ids]
+    window = sorted(
+        {id(c): c for c in [*involved, *_window(calls, b, [])]}.values(), key=lambda c: c.call
+    )
+    where = (
+        f"{model.describe(b.f, b.value)} by process {b.pair.invoke.process} "
+        f"(invoked at index {b.call}, completed at index {b.ret})"
+    )
+    return KeyOutcome(
+        key,
+        False,
+        0,
+        f"key {key!r}: {where} cannot take effect: {reason}",
+        _window_lines(window),
+        method="zones",
+        dropped=dropped,
+        explain={
+            "method": "zones",
+            "reason": reason,
+            "blocked": _op_line(b),
+            "conflicting-ops": [_op_line(c) for c in involved],
+            "window-ops": [_op_line(c) for c in window],
+        },
+    )
+
+
+def _job(args: tuple[str, Hashable, list[Call], Limits]) -> KeyOutcome:
+    name, key, calls, limits = args
+    return check_key(get_model(name), key, calls, limits)
 
 
 def check_linearizable(
-    ops: Sequence[Op], model: Model | str = "cas-register", max_states: int = DEFAULT_MAX_STATES
+    ops: Sequence[Op],
+    model: Model | str = "cas-register",
+    max_states: int | None = None,
+    *,
+    memo_bytes: int = DEFAULT_MEMO_BYTES,
+    key_seconds: float | None = None,
+    file_seconds: float | None = None,
+    jobs: int = 1,
 ) -> CheckResult:
     """Check a register history; ``model`` is a :class:`Model` or its name."""
     started = time.perf_counter()
@@ -358,17 +296,32 @@ def check_linearizable(
             f"history does not fit the {mdl.name} model: {exc}",
             {"failures": [], "keys-checked": 0, "check-time-s": 0.0, "error": str(exc)},
         )
-    outcomes = [check_key(mdl, key, calls, max_states) for key, calls in by_key.items()]
+    limits = Limits(
+        memo_bytes=memo_bytes,
+        max_states=max_states,
+        key_seconds=key_seconds,
+        file_seconds=None if file_seconds is None else time.monotonic() + file_seconds,
+    )
+    outcomes = _run_keys(mdl, by_key, limits, jobs)
     elapsed = time.perf_counter() - started
     failures = [
-        {"key": o.key, "window": o.window or [], "explanation": o.explanation}
+        {
+            "key": o.key,
+            "window": o.window or [],
+            "explanation": o.explanation,
+            "method": o.method,
+            "explain": o.explain,
+        }
         for o in outcomes
         if o.valid is False
     ]
     unknown = [o for o in outcomes if o.valid == UNKNOWN]
     valid: Validity = False if failures else (UNKNOWN if unknown else True)
     if failures:
-        summary = f"{len(failures)} of {len(outcomes)} keys not linearizable; {failures[0]['explanation']}"
+        summary = (
+            f"{len(failures)} of {len(outcomes)} keys not linearizable; "
+            f"{failures[0]['explanation']}"
+        )
     elif unknown:
         summary = f"{len(unknown)} of {len(outcomes)} keys undecided ({unknown[0].explanation})"
     else:
@@ -379,14 +332,44 @@ def check_linearizable(
         "check-time-s": round(elapsed, 4),
         "states-explored": sum(o.states for o in outcomes),
         "undecided-keys": [o.key for o in unknown],
+        "undecided": [{"key": o.key, **o.explain} for o in unknown],
+        "dropped-info-ops": sum(o.dropped for o in outcomes),
+        "decided-by-zones": sum(1 for o in outcomes if o.method == "zones"),
     }
     return CheckResult(NAME, valid, summary, evidence)
+
+
+def _run_keys(
+    model: Model, by_key: dict[Hashable, list[Call]], limits: Limits, jobs: int
+) -> list[KeyOutcome]:
+    if jobs <= 1 or len(by_key) <= 1 or model.name not in _model_names():
+        return [check_key(model, key, calls, limits) for key, calls in by_key.items()]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    work = [(model.name, key, calls, limits) for key, calls in by_key.items()]
+    # biggest keys first, so one long key does not start last; results kept in key order
+    order = sorted(range(len(work)), key=lambda i: -len(work[i][2]))
+    results: list[KeyOutcome | None] = [None] * len(work)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=ctx) as pool:
+        futures = {i: pool.submit(_job, work[i]) for i in order}
+        for i, fut in futures.items():
+            results[i] = fut.result()
+    return [r for r in results if r is not None]
+
+
+def _model_names() -> tuple[str, ...]:
+    """Models registered by name: only those can be rebuilt in worker processes."""
+    from harness.checkers.models import MODELS
+
+    return tuple(MODELS)
 
 
 def check(
     history: Sequence[Op | dict[str, Any]],
     model: Model | str = "cas-register",
-    max_states: int = DEFAULT_MAX_STATES,
+    max_states: int | None = None,
 ) -> CheckResult:
     """Run-directory entry point: the history as ops or decoded JSONL lines."""
     return check_linearizable(as_ops(history), model, max_states)

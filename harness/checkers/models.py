@@ -51,11 +51,14 @@ class Model(Protocol):
         """The state ``f(value)`` leaves behind, or :data:`IMPOSSIBLE` if it changes nothing."""
 
 
-def _freeze(value: Any) -> Hashable:
+def freeze(value: Any) -> Hashable:
+    """``value`` as a hashable state: lists become tuples, dicts sorted item tuples."""
+    if value is None or value.__class__ is int or value.__class__ is str:
+        return value
     if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+        return tuple(sorted((str(k), freeze(v)) for k, v in value.items()))
     return value  # type: ignore[no-any-return]
 
 
@@ -75,9 +78,9 @@ class Register:
 
     def step(self, state: Hashable, f: str, value: Any) -> Hashable:
         if f == "read":
-            return state if _freeze(value) == state else IMPOSSIBLE
+            return state if freeze(value) == state else IMPOSSIBLE
         if f == "write":
-            return _freeze(value)
+            return freeze(value)
         return IMPOSSIBLE
 
     def overwrites(self, f: str, value: Any) -> bool:
@@ -87,10 +90,10 @@ class Register:
         return f"{f} {_show(value)}"
 
     def requires(self, f: str, value: Any) -> Hashable:
-        return _freeze(value) if f == "read" else IMPOSSIBLE
+        return freeze(value) if f == "read" else IMPOSSIBLE
 
     def produces(self, f: str, value: Any) -> Hashable:
-        return _freeze(value) if f == "write" else IMPOSSIBLE
+        return freeze(value) if f == "write" else IMPOSSIBLE
 
 
 class CasRegister(Register):
@@ -104,21 +107,17 @@ class CasRegister(Register):
             if not isinstance(value, list | tuple) or len(value) != 2:
                 return IMPOSSIBLE
             old, new = value
-            return _freeze(new) if _freeze(old) == state else IMPOSSIBLE
+            return freeze(new) if freeze(old) == state else IMPOSSIBLE
         return super().step(state, f, value)
 
     def requires(self, f: str, value: Any) -> Hashable:
         if f == "cas":
-            return (
-                _freeze(value[0]) if isinstance(value, list | tuple) and len(value) == 2 else None
-            )
+            return freeze(value[0]) if isinstance(value, list | tuple) and len(value) == 2 else None
         return super().requires(f, value)
 
     def produces(self, f: str, value: Any) -> Hashable:
         if f == "cas":
-            return (
-                _freeze(value[1]) if isinstance(value, list | tuple) and len(value) == 2 else None
-            )
+            return freeze(value[1]) if isinstance(value, list | tuple) and len(value) == 2 else None
         return super().produces(f, value)
 
     def describe(self, f: str, value: Any) -> str:
@@ -131,7 +130,70 @@ def _show(value: Any) -> str:
     return "nil" if value is None else str(value)
 
 
-MODELS: dict[str, Model] = {"register": Register(), "cas-register": CasRegister()}
+class MultiRegister:
+    """Several registers read and written atomically: Jepsen's multi-register.
+
+    One op is ``txn`` whose value is a list of micro-ops ``[f, key, value]``
+    (``f`` is ``r`` or ``w``, as Jepsen's ``:r``/``:w``), applied in order; a
+    read must see the current value (``nil`` for a key never written). The
+    state is the map as sorted ``(key, value)`` pairs. Completed txns carry
+    their reads' results; an ``info`` txn's reads are unknown, so the
+    checker keeps only its writes (see ``lin_prepare``).
+    """
+
+    name = "multi-register"
+    functions = frozenset({"txn"})
+
+    def init(self) -> Hashable:
+        return ()
+
+    def step(self, state: Hashable, f: str, value: Any) -> Hashable:
+        if f != "txn" or not isinstance(value, list | tuple):
+            return IMPOSSIBLE
+        current: dict[Any, Any] = dict(state) if isinstance(state, tuple) else {}
+        changed = False
+        for micro in value:
+            if not isinstance(micro, list | tuple) or len(micro) != 3:
+                return IMPOSSIBLE
+            kind, key, v = micro
+            key = freeze(key)
+            if kind == "r":
+                if current.get(key) != freeze(v):
+                    return IMPOSSIBLE
+            elif kind == "w":
+                current[key] = freeze(v)
+                changed = True
+            else:
+                return IMPOSSIBLE
+        if not changed:
+            return state
+        return tuple(sorted(current.items(), key=repr))
+
+    def overwrites(self, f: str, value: Any) -> bool:
+        return False
+
+    def describe(self, f: str, value: Any) -> str:
+        if isinstance(value, list | tuple):
+            parts = [
+                f"{m[0]} {m[1]} {_show(m[2])}"
+                for m in value
+                if isinstance(m, list | tuple) and len(m) == 3
+            ]
+            return "txn [" + ", ".join(parts) + "]"
+        return f"txn {value}"
+
+    def requires(self, f: str, value: Any) -> Hashable:
+        return IMPOSSIBLE
+
+    def produces(self, f: str, value: Any) -> Hashable:
+        return IMPOSSIBLE
+
+
+MODELS: dict[str, Model] = {
+    "register": Register(),
+    "cas-register": CasRegister(),
+    "multi-register": MultiRegister(),
+}
 
 
 def get_model(name: str) -> Model:

@@ -32,18 +32,22 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import filterfalse
-from typing import Any
+from typing import Any, ClassVar
 
-from harness.checkers.base import (
-    UNKNOWN,
-    CheckResult,
-    FaultWindow,
-    Validity,
-    as_ops,
-    fault_windows,
-    quantiles,
+from harness.checkers.base import FaultWindow, as_ops, fault_windows, quantiles
+from harness.checkers.result import (
+    TypedResult,
+    Verdict,
+    as_int,
+    as_list,
+    as_map,
+    number_map,
+    opt_int,
+    opt_text,
+    parse_list,
+    text,
 )
 from harness.core.history import Op
 
@@ -51,6 +55,118 @@ NAME = "set-full"
 LATENCY_POINTS = (0, 0.5, 0.95, 0.99, 1)
 _NS_PER_MS = 1_000_000
 _WORST_STALE = 8
+
+
+@dataclass(frozen=True)
+class LostElement:
+    """A lost element: when and by whom its add was acknowledged, and the fault before."""
+
+    element: Any
+    ack_time: int | None  # ns; None when only a read ever saw it
+    node: str | None
+    preceding_fault: FaultWindow | None
+
+    def to_json(self) -> dict[str, Any]:
+        fault = self.preceding_fault
+        return {
+            "element": self.element,
+            "ack_time": self.ack_time,
+            "node": self.node,
+            "preceding_fault": fault.to_json() if fault is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> LostElement | None:
+        if not isinstance(value, dict) or "element" not in value:
+            return None
+        node = value.get("node")
+        return cls(
+            element=value["element"],
+            ack_time=opt_int(value.get("ack_time")),
+            node=None if node is None else str(node),
+            preceding_fault=FaultWindow.from_json(value.get("preceding_fault")),
+        )
+
+
+@dataclass(kw_only=True, repr=False)
+class SetFullResult(TypedResult):
+    """What happened to every element added to the set (see the module docstring)."""
+
+    NAME: ClassVar[str] = NAME
+    attempt_count: int = 0
+    ok_count: int = 0
+    stable_count: int = 0
+    read_count: int = 0
+    lost: list[Any] = field(default_factory=list)
+    lost_details: list[LostElement] = field(default_factory=list)
+    stale: list[Any] = field(default_factory=list)
+    worst_stale: list[tuple[Any, int]] = field(default_factory=list)  # (element, latency ns)
+    never_read: list[Any] = field(default_factory=list)
+    recovered: list[Any] = field(default_factory=list)
+    unexpected: list[Any] = field(default_factory=list)
+    duplicated: dict[str, int] = field(default_factory=dict)
+    stable_latencies: dict[str, float] = field(default_factory=dict)  # quantile -> ns
+    lost_latencies: dict[str, float] = field(default_factory=dict)
+    collection: str | None = None  # where the workload keeps the set (rollback files name it)
+
+    @property
+    def acknowledged_lost(self) -> list[LostElement]:
+        """Lost elements whose add was acknowledged (the others only a read ever saw)."""
+        return [d for d in self.lost_details if d.ack_time is not None]
+
+    def evidence_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "attempt-count": self.attempt_count,
+            "ok-count": self.ok_count,
+            "stable-count": self.stable_count,
+            "lost": self.lost,
+            "lost-count": len(self.lost),
+            "lost-details": [d.to_json() for d in self.lost_details],
+            "stale": self.stale,
+            "stale-count": len(self.stale),
+            "worst-stale": [{"element": e, "stable-latency": lat} for e, lat in self.worst_stale],
+            "never-read": self.never_read,
+            "never-read-count": len(self.never_read),
+            "recovered": self.recovered,
+            "recovered-count": len(self.recovered),
+            "unexpected": self.unexpected,
+            "unexpected-count": len(self.unexpected),
+            "duplicated": self.duplicated,
+            "duplicated-count": len(self.duplicated),
+            "stable-latencies": self.stable_latencies,
+            "lost-latencies": self.lost_latencies,
+            "read-count": self.read_count,
+        }
+        if self.collection is not None:
+            out["collection"] = self.collection
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SetFullResult:
+        worst = [
+            (w["element"], as_int(w.get("stable-latency")))
+            for w in as_list(data.get("worst-stale"))
+            if isinstance(w, dict) and "element" in w
+        ]
+        return cls(
+            verdict=Verdict.of(data.get("valid")),
+            summary=text(data.get("summary")),
+            attempt_count=as_int(data.get("attempt-count")),
+            ok_count=as_int(data.get("ok-count")),
+            stable_count=as_int(data.get("stable-count")),
+            read_count=as_int(data.get("read-count")),
+            lost=as_list(data.get("lost")),
+            lost_details=parse_list(data.get("lost-details"), LostElement.from_json),
+            stale=as_list(data.get("stale")),
+            worst_stale=worst,
+            never_read=as_list(data.get("never-read")),
+            recovered=as_list(data.get("recovered")),
+            unexpected=as_list(data.get("unexpected")),
+            duplicated={str(k): as_int(v) for k, v in as_map(data.get("duplicated")).items()},
+            stable_latencies=number_map(data.get("stable-latencies")),
+            lost_latencies=number_map(data.get("lost-latencies")),
+            collection=opt_text(data.get("collection")),
+        )
 
 
 @dataclass(slots=True)
@@ -84,7 +200,7 @@ def check_set_full(
     linearizable: bool = False,
     add_f: str = "add",
     read_f: str = "read",
-) -> CheckResult:
+) -> SetFullResult:
     """Run the set-full analysis on a history (client ops; nemesis ops are ignored)."""
     add_inv: dict[Hashable, Op] = {}
     add_done: dict[Hashable, Op] = {}
@@ -173,53 +289,48 @@ def check_set_full(
     ]
     acknowledged = sum(1 for d in add_done.values() if d.type == "ok")
 
-    valid: Validity
+    verdict: Verdict
     if outcome.lost or unexpected or duplicated:
-        valid = False
+        verdict = Verdict.INVALID
     elif not outcome.stable:
-        valid = UNKNOWN
+        verdict = Verdict.UNKNOWN
     elif linearizable and outcome.stale:
-        valid = False
+        verdict = Verdict.INVALID
     else:
-        valid = True
+        verdict = Verdict.VALID
 
     worst = sorted(outcome.stale, key=lambda item: item[1], reverse=True)[:_WORST_STALE]
-    evidence: dict[str, Any] = {
-        "attempt-count": len(attempted),
-        "ok-count": acknowledged,
-        "stable-count": len(outcome.stable),
-        "lost": _sorted(outcome.lost),
-        "lost-count": len(outcome.lost),
-        "lost-details": lost_details,
-        "stale": _sorted(e for e, _ in outcome.stale),
-        "stale-count": len(outcome.stale),
-        "worst-stale": [{"element": e, "stable-latency": lat} for e, lat in worst],
-        "never-read": _sorted(outcome.never_read),
-        "never-read-count": len(outcome.never_read),
-        "recovered": _sorted(recovered),
-        "recovered-count": len(recovered),
-        "unexpected": _sorted(unexpected),
-        "unexpected-count": len(unexpected),
-        "duplicated": {str(k): v for k, v in sorted(duplicated.items(), key=repr)},
-        "duplicated-count": len(duplicated),
-        "stable-latencies": quantiles(outcome.stable_latencies, LATENCY_POINTS),
-        "lost-latencies": quantiles(outcome.lost_latencies, LATENCY_POINTS),
-        "read-count": len(reads),
-    }
     summary = (
         f"{len(attempted)} attempted, {acknowledged} acknowledged, {len(outcome.stable)} stable, "
         f"{len(outcome.lost)} lost, {len(outcome.stale)} stale, "
         f"{len(outcome.never_read)} never read, {len(recovered)} recovered, "
         f"{len(unexpected)} unexpected, {len(duplicated)} duplicated"
     )
-    return CheckResult(NAME, valid, summary, evidence)
+    return SetFullResult(
+        verdict=verdict,
+        summary=summary,
+        attempt_count=len(attempted),
+        ok_count=acknowledged,
+        stable_count=len(outcome.stable),
+        read_count=len(reads),
+        lost=_sorted(outcome.lost),
+        lost_details=lost_details,
+        stale=_sorted(e for e, _ in outcome.stale),
+        worst_stale=worst,
+        never_read=_sorted(outcome.never_read),
+        recovered=_sorted(recovered),
+        unexpected=_sorted(unexpected),
+        duplicated={str(k): v for k, v in sorted(duplicated.items(), key=repr)},
+        stable_latencies=quantiles(outcome.stable_latencies, LATENCY_POINTS),
+        lost_latencies=quantiles(outcome.lost_latencies, LATENCY_POINTS),
+    )
 
 
 def check(
     history: Sequence[Op | dict[str, Any]],
     nemesis: Iterable[dict[str, Any]] = (),
     linearizable: bool = False,
-) -> CheckResult:
+) -> SetFullResult:
     """Run-directory entry point: history and ``nemesis.jsonl`` lines as decoded JSON."""
     return check_set_full(as_ops(history), fault_windows(nemesis), linearizable=linearizable)
 
@@ -274,7 +385,7 @@ def _classify(
 
 def _lost_detail(
     e: Hashable, done: Op | None, faults: Sequence[FaultWindow], absent: _Read
-) -> dict[str, Any]:
+) -> LostElement:
     acked = done is not None and done.type == "ok"
     ack_time = done.time if acked and done is not None else None
     node = done.node if acked and done is not None else None
@@ -287,9 +398,4 @@ def _lost_detail(
         ),
         None,
     )
-    return {
-        "element": e,
-        "ack_time": ack_time,
-        "node": node,
-        "preceding_fault": fault.to_json() if fault is not None else None,
-    }
+    return LostElement(element=e, ack_time=ack_time, node=node, preceding_fault=fault)

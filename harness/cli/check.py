@@ -17,12 +17,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.checkers import availability, dirty_reads, linearizable, set_full, split_brain
+from harness.checkers import lin_cli
 from harness.checkers.base import CheckResult, fault_windows, role_samples
 from harness.cli import EXIT_HARNESS, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
-from harness.core.history import HistoryError, Op, read_history
+from harness.core.history import HistoryError, Op
 
-MODELS = ("cas-register", "register", "set", "dirty-read", "split-brain", "availability")
+MODELS = (
+    "cas-register",
+    "register",
+    "multi-register",
+    "queue",
+    "set",
+    "dirty-read",
+    "split-brain",
+    "availability",
+)
 
 
 class _Context:
@@ -32,6 +41,7 @@ class _Context:
         self.roles = role_samples(_side_lines(args.roles, path, "roles.jsonl"))
         self.faults = fault_windows(_side_lines(args.nemesis, path, "nemesis.jsonl"))
         self.rolled_back = _rolled_back(args.rolled_back) if args.rolled_back else []
+        self.args = args
 
 
 def _side_lines(explicit: str | None, history: Path, name: str) -> list[dict[str, Any]]:
@@ -85,14 +95,27 @@ def _rolled_back(name: str) -> list[tuple[Any, Any]]:
 
 
 def _checker(model: str) -> Callable[[list[Op], _Context], CheckResult]:
-    if model in ("cas-register", "register"):
-        return lambda ops, ctx: linearizable.check_linearizable(ops, model)
+    """The check for ``model``; only its checker module is imported."""
+    if model in ("cas-register", "register", "multi-register"):
+        return lambda ops, ctx: lin_cli.check(ops, model, ctx.args)
+    if model == "queue":
+        from harness.checkers.queue import check_queue
+
+        return lambda ops, ctx: check_queue(ops)
     if model == "set":
+        from harness.checkers import set_full
+
         return lambda ops, ctx: set_full.check_set_full(ops, ctx.faults)
     if model == "dirty-read":
+        from harness.checkers import dirty_reads
+
         return lambda ops, ctx: dirty_reads.check_dirty_reads(ops, ctx.roles, ctx.rolled_back)
     if model == "split-brain":
+        from harness.checkers import split_brain
+
         return lambda ops, ctx: split_brain.check_split_brain(ops, ctx.roles)
+    from harness.checkers import availability
+
     return lambda ops, ctx: availability.check_availability(ops, ctx.faults, ctx.roles)
 
 
@@ -107,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     for name in args.files:
         path = Path(name)
         try:
-            ops = read_history(path)
+            ops = lin_cli.read(path, args)
             ctx = _Context(args, path)
         except HistoryError as exc:
             print(f"afcheck check: {exc}", file=sys.stderr)
@@ -138,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"{name}: {_verdict(result.valid)}  {len(ops)} ops  {took:.3f} s  {result.summary}"
             )
+        lin_cli.after(name, ops, result, args)
     if args.json:
         print(json.dumps(reports if len(reports) != 1 else reports[0], indent=2, default=str))
     if EXIT_HARNESS in codes:
@@ -157,5 +181,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--roles", help="roles.jsonl (default: beside each FILE, if present)")
     parser.add_argument("--nemesis", help="nemesis.jsonl (default: beside each FILE, if present)")
     parser.add_argument("--rolled-back", help="JSON or JSON lines of rolled-back [key, value]")
+    lin_cli.add_arguments(parser)
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.set_defaults(func=run)

@@ -1,25 +1,23 @@
 """``afcheck cluster up|status|down``: a cluster of detached local processes.
 
-``up`` starts agents (and servers, when ``cluster.server`` exists) on free
-loopback ports, waits until every agent answers and a Raft leader is
-elected, and records pids, ports and URLs in ``<state-dir>/cluster.json``.
-Ports come from :class:`harness.infra.backends.ports.PortPool`; each node inherits
-its port's lock, so the port stays claimed against parallel harness processes
-while the node runs and is free again once ``down`` has stopped it.
-``status`` asks every node for its view; ``down`` stops every process group
-and checks that none is left. Node logs: ``<state-dir>/nodes/<id>/node.log``.
+``up`` starts the cluster with :class:`harness.infra.backends.local.LocalBackend`
+(the same backend a test run uses: Toxiproxy with one proxy per directed link,
+then the agents, then the servers), waits until the agency has a Raft leader
+and a server leads, records pids, ports and URLs in ``<state-dir>/cluster.json``
+and lets go of the processes (:meth:`LocalBackend.detach`), so the cluster
+outlives the command. Each process keeps the locks of its ports, so they stay
+claimed against parallel harness processes while the cluster lives and are
+free again once ``down`` has stopped it. ``status`` asks every node for its
+view; ``down`` stops every process group (nodes and Toxiproxy) and checks that
+none is left. Node logs: ``<state-dir>/nodes/<id>/<id>.log``.
 With ``--backend docker`` the cluster is containers instead (:mod:`harness.cli.cluster_docker`).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib.util
 import os
-import shutil
 import sys
-import time
 from typing import Any
 
 from harness.cli.cluster_state import (
@@ -36,8 +34,11 @@ from harness.cli.cluster_state import (
     write_state,
 )
 from harness.infra import procs
-from harness.infra.backends.commands import server_args
-from harness.infra.backends.ports import PortPool
+from harness.infra.backends.base import ClusterSpec, Node
+from harness.infra.backends.blocking import BlockingBackend
+from harness.infra.backends.node_table import NodeStartError
+from harness.infra.probe import http_json
+from harness.infra.toxiproxy import ToxiproxyError
 
 
 def register(subparsers: Any) -> None:
@@ -74,6 +75,20 @@ def _nodes(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [*state.get("agents", []), *state.get("servers", [])]
 
 
+def _direct(node: dict[str, Any]) -> str:
+    """Where the harness asks a node directly (past its client proxy)."""
+    return str(node.get("direct_url") or node["url"])
+
+
+def _pids(state: dict[str, Any]) -> list[tuple[str, int]]:
+    """(name, pid) of every process the cluster runs: its nodes, then Toxiproxy."""
+    out = [(str(n["id"]), n["pid"]) for n in _nodes(state) if isinstance(n.get("pid"), int)]
+    proxy = state.get("toxiproxy") or {}
+    if isinstance(proxy.get("pid"), int):
+        out.append(("toxiproxy", proxy["pid"]))
+    return out
+
+
 def _public(state: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "url", "pid")
     return {
@@ -84,88 +99,49 @@ def _public(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def start_agents(
-    state_dir: str, count: int, flags: dict[str, str], pool: PortPool
-) -> list[dict[str, Any]]:
-    """Spawn ``count`` agents that know each other; their records (not yet waited for).
-
-    Each agent inherits the lock of its port, so the port stays claimed
-    against other harness processes for as long as the agent runs.
-    """
-    ids = [f"a{i + 1}" for i in range(count)]
-    ports = {i: pool.take() for i in ids}
-    urls = {i: f"http://127.0.0.1:{ports[i]}" for i in ids}
-    out = []
-    for ident in ids:
-        node_dir = os.path.join(state_dir, "nodes", ident)
-        log_path = os.path.join(node_dir, "node.log")
-        extra = {"clock-file": os.path.join(node_dir, "clock.json"), **flags}
-        peers = {p: urls[p] for p in ids if p != ident}
-        cmd = procs.agent_command(ident, ports[ident], peers, os.path.join(node_dir, "data"), extra)
-        pid = procs.spawn(cmd, log_path, keep_fds=[pool.lock_fd(ports[ident])])
-        out.append(
-            {"id": ident, "url": urls[ident], "pid": pid, "port": ports[ident], "log": log_path}
-        )
-    return out
+def _record(node: Node) -> dict[str, Any]:
+    port = int(node.direct_url.rsplit(":", 1)[1])
+    return {
+        "id": node.id,
+        "url": node.url,
+        "direct_url": node.direct_url,
+        "pid": node.pid,
+        "port": port,
+        "log": node.log_path,
+        "data_dir": node.data_dir,
+    }
 
 
-def start_servers(
-    state_dir: str, count: int, agency: list[str], replication: str, pool: PortPool
-) -> list[dict[str, Any]]:
-    """Spawn ``count`` servers; like agents, each keeps its port's lock while it runs."""
-    out = []
-    ports = {f"s{k + 1}": pool.take() for k in range(count)}
-    for ident, port in ports.items():
-        node_dir = os.path.join(state_dir, "nodes", ident)
-        url = f"http://127.0.0.1:{port}"
-        peers = [f"{o}=http://127.0.0.1:{p}" for o, p in ports.items() if o != ident]
-        args = server_args(
-            ident,
-            f"127.0.0.1:{port}",
-            url,
-            agency,
-            os.path.join(node_dir, "data"),
-            replication,
-            os.path.join(node_dir, "clock.json"),
-            peers,
-            flags={},
-            agency_flags={},
-        )
-        log_path = os.path.join(node_dir, "node.log")
-        pid = procs.spawn(
-            [sys.executable, "-m", "cluster.server", *args], log_path, keep_fds=[pool.lock_fd(port)]
-        )
-        out.append({"id": ident, "url": url, "pid": pid, "port": port, "log": log_path})
-    return out
-
-
-def agency_leader(agents: list[dict[str, Any]]) -> str | None:
-    """The id of an agent that reports itself leader, if any."""
-    for agent in agents:
-        status, cfg = procs.http_json(agent["url"] + "/_api/agency/config", time_limit=1.0)
-        if status == 200 and isinstance(cfg, dict) and cfg.get("role") == "LEADER":
-            return str(cfg["configuration"]["id"])
-    return None
-
-
-def _wait_ready(state: dict[str, Any], deadline: float) -> None:
-    pending = {n["id"]: n for n in _nodes(state)}
-    while True:
-        for ident, node in list(pending.items()):
-            if not procs.alive(node["pid"]):
-                raise ClusterCommandError(
-                    f"{ident} exited during start-up: {procs.tail(node['log'])}"
-                )
-            path = "/_api/agency/config" if ident.startswith("a") else "/_api/version"
-            status, _ = procs.http_json(node["url"] + path, time_limit=1.0)
-            if status == 200:
-                del pending[ident]
-        if not pending and agency_leader(state["agents"]) is not None:
-            return
-        if time.monotonic() > deadline:
-            waiting = ", ".join(sorted(pending)) or "an agency leader"
-            raise ClusterCommandError(f"timed out waiting for {waiting}")
-        time.sleep(0.1)
+def _start(args: argparse.Namespace, state_dir: str, flags: dict[str, str]) -> dict[str, Any]:
+    """Start the cluster, let go of it, and return its state record."""
+    spec = ClusterSpec(
+        agents=args.agents,
+        servers=args.servers,
+        replication=args.replication,
+        agency_flags=flags,
+        state_dir=state_dir,
+        start_timeout=args.start_timeout,
+    )
+    cluster = BlockingBackend()
+    try:
+        cluster.start(spec)  # tears down what it started when it fails
+        nodes = cluster.nodes()
+        proxy = cluster.backend.toxiproxy
+        state: dict[str, Any] = {
+            "backend": "local",
+            "state_dir": state_dir,
+            "agents": [_record(n) for n in nodes if n.kind == "agent"],
+            "servers": [_record(n) for n in nodes if n.kind == "server"],
+            "toxiproxy": None,
+        }
+        if proxy is not None and proxy.proc is not None:
+            state["toxiproxy"] = {"api": proxy.api, "pid": proxy.proc.pid}
+        write_state(state)
+    except BaseException:
+        cluster.close()
+        raise
+    cluster.detach()  # from here on the cluster outlives this process
+    return state
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -180,42 +156,39 @@ def cmd_up(args: argparse.Namespace) -> int:
         from harness.cli import cluster_docker
 
         return cluster_docker.cmd_up(args)
-    state: dict[str, Any] = {
-        "backend": "local",
-        "state_dir": state_dir,
-        "agents": [],
-        "servers": [],
-    }
-    pool = PortPool()  # the nodes keep their ports' locks; ours go when `up` ends
     try:
         old = load_state(state_dir)
-        if old is not None and any(procs.alive(n["pid"]) for n in _nodes(old)):
+        if old is not None and any(procs.alive(pid) for _, pid in _pids(old)):
             raise ClusterCommandError(
                 f"a cluster is already up in {state_dir}; run `afcheck cluster down` first"
             )
-        if args.servers > 0 and importlib.util.find_spec("cluster.server.__main__") is None:
-            raise ClusterCommandError("servers are not available yet (no cluster.server)")
         flags = parse_flags(args.agency_flag)
-        shutil.rmtree(os.path.join(state_dir, "nodes"), ignore_errors=True)
+        if old is not None:  # a cluster that died on its own: forget it
+            os.unlink(state_path(state_dir))
         os.makedirs(state_dir, exist_ok=True)
-        state["agents"] = start_agents(state_dir, args.agents, flags, pool)
-        write_state(state)
-        agency = [a["url"] for a in state["agents"]]
-        state["servers"] = start_servers(state_dir, args.servers, agency, args.replication, pool)
-        write_state(state)
-        _wait_ready(state, time.monotonic() + args.start_timeout)
-    except (ClusterCommandError, OSError) as exc:
-        for node in _nodes(state):
-            procs.stop(node["pid"])
-        if state["agents"]:
-            with contextlib.suppress(OSError):
-                os.unlink(state_path(state_dir))
-        print(f"afcheck cluster up: {exc}", file=sys.stderr)
+        state = _start(args, state_dir, flags)
+    except (
+        ClusterCommandError,
+        NodeStartError,
+        ToxiproxyError,
+        OSError,
+        TimeoutError,
+        ValueError,
+    ) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"afcheck cluster up: {reason}", file=sys.stderr)
         return EXIT_HARNESS
-    finally:
-        pool.release()
     print_view(_public(state), args.json)
     return EXIT_OK
+
+
+def agency_leader(agents: list[dict[str, Any]]) -> str | None:
+    """The id of an agent that reports itself leader, if any."""
+    for agent in agents:
+        status, cfg = http_json(_direct(agent) + "/_api/agency/config", time_limit=1.0)
+        if status == 200 and isinstance(cfg, dict) and cfg.get("role") == "LEADER":
+            return str(cfg["configuration"]["id"])
+    return None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -233,7 +206,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return EXIT_HARNESS
     out = _public(state)
     for agent, pub in zip(state["agents"], out["agents"], strict=True):
-        status, cfg = procs.http_json(agent["url"] + "/_api/agency/config", time_limit=1.0)
+        status, cfg = http_json(_direct(agent) + "/_api/agency/config", time_limit=1.0)
         ok = status == 200 and isinstance(cfg, dict)
         pub["alive"] = procs.alive(agent["pid"])
         pub["leader"] = (cfg.get("leaderId") or None) if ok else None
@@ -242,8 +215,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if state["servers"]:
         out["server_leader"] = _server_leader(state["agents"])
     for server, pub in zip(state["servers"], out["servers"], strict=True):
-        status, info = procs.http_json(
-            server["url"] + "/_admin/server/role", time_limit=1.0, headers=ROOT_NO_PASSWORD
+        status, info = http_json(
+            _direct(server) + "/_admin/server/role", time_limit=1.0, headers=ROOT_NO_PASSWORD
         )
         pub["alive"] = procs.alive(server["pid"])
         pub["role"] = info.get("role") if status == 200 and isinstance(info, dict) else None
@@ -257,7 +230,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _server_leader(agents: list[dict[str, Any]]) -> str | None:
     """The server named leader in the agency (a linearizable agency read)."""
     leader = agency_leader(agents)
-    return server_leader(next((a["url"] for a in agents if a["id"] == leader), None))
+    return server_leader(next((_direct(a) for a in agents if a["id"] == leader), None))
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -274,7 +247,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     if state is None:
         print(f"afcheck cluster down: no cluster in {args.state_dir}", file=sys.stderr)
         return EXIT_OK
-    survivors = [n["id"] for n in _nodes(state) if not procs.stop(n["pid"])]
+    survivors = [name for name, pid in _pids(state) if not procs.stop(pid)]
     if survivors:
         print(f"afcheck cluster down: still running: {', '.join(survivors)}", file=sys.stderr)
         return EXIT_HARNESS

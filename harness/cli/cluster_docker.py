@@ -33,7 +33,6 @@ from harness.cli.cluster_state import (
     write_state,
 )
 from harness.infra import procs
-from harness.infra.backends import process_group
 from harness.infra.backends.base import ClusterSpec, Node
 from harness.infra.backends.docker_engine import (
     LABEL_DETACHED,
@@ -44,6 +43,7 @@ from harness.infra.backends.docker_engine import (
     labelled,
     remove_run,
 )
+from harness.infra.probe import http_json
 
 UP_LIMIT_EXTRA = 120.0  # seconds `up` may take beyond --start-timeout (images, network)
 
@@ -123,7 +123,7 @@ async def _start(args: argparse.Namespace, state_dir: str, flags: dict[str, str]
     async with asyncio.timeout(args.start_timeout + UP_LIMIT_EXTRA):
         await backend.start(spec)  # tears everything down itself when it fails
     # from here on the cluster is meant to outlive this process
-    process_group.unregister(backend)
+    procs.unregister(backend)
     await backend.net.client.close()
     backend.engine.client.close()
     nodes = backend.nodes()
@@ -174,7 +174,7 @@ def _agency_view(agents: list[dict[str, Any]]) -> tuple[dict[str, Any], str | No
     views: dict[str, Any] = {}
     leader_url = None
     for agent in agents:
-        status, cfg = procs.http_json(agent["direct_url"] + "/_api/agency/config", time_limit=1.0)
+        status, cfg = http_json(agent["direct_url"] + "/_api/agency/config", time_limit=1.0)
         views[agent["id"]] = cfg if status == 200 and isinstance(cfg, dict) else None
         if views[agent["id"]] and cfg.get("role") == "LEADER":
             leader_url = agent["direct_url"]
@@ -200,7 +200,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         pub["term"] = cfg.get("term")
     out["server_leader"] = server_leader(leader_url)
     for server, pub in zip(state["servers"], out["servers"], strict=True):
-        status, info = procs.http_json(
+        status, info = http_json(
             server["direct_url"] + "/_admin/server/role", time_limit=1.0, headers=ROOT_NO_PASSWORD
         )
         ok = status == 200 and isinstance(info, dict)

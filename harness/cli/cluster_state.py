@@ -13,7 +13,7 @@ import json
 import os
 from typing import Any
 
-from harness.infra import procs
+from harness.infra.probe import http_json
 
 EXIT_OK, EXIT_HARNESS, EXIT_USAGE = 0, 3, 4
 STATE_FILE = "cluster.json"
@@ -82,7 +82,7 @@ def server_leader(agency_url: str | None) -> str | None:
     """The server the agency at ``agency_url`` names leader (a linearizable agency read)."""
     if agency_url is None:
         return None
-    status, body = procs.http_json(
+    status, body = http_json(
         agency_url + "/_api/agency/read", [[SERVER_LEADER_KEY]], time_limit=2.0
     )
     if status != 200 or not isinstance(body, list) or not body:

@@ -158,6 +158,9 @@ class ArangoClient:
             for addr in (s.url, *s.aliases):
                 self._by_addr[host_port(addr)] = s
         self._leader: ServerAddress | None = None
+        # the believed leader that last gave an ambiguous answer (dead, cut off,
+        # paused): the next operation asks the other servers for the leader first
+        self._suspect: ServerAddress | None = None
         self._rotation = 0
         self._session: aiohttp.ClientSession | None = None
 
@@ -198,9 +201,15 @@ class ArangoClient:
         self._rotation = (self._rotation + 1) % len(self.servers)
         return self.servers[self._rotation]
 
-    async def refresh_endpoints(self, wait_s: float = 1.0) -> ServerAddress | None:
-        """Ask the servers for ``/_api/cluster/endpoints``; adopt the first known one."""
-        for s in self.servers:
+    async def refresh_endpoints(
+        self, wait_s: float = 1.0, avoid: ServerAddress | None = None
+    ) -> ServerAddress | None:
+        """Ask the servers for ``/_api/cluster/endpoints``; adopt the first known one.
+
+        ``avoid`` (a server that just failed to answer) is asked last.
+        """
+        order = [s for s in self.servers if s is not avoid] + ([avoid] if avoid else [])
+        for s in order:
             resp = await self._send(s, "GET", "/_api/cluster/endpoints", None, None, {}, wait_s)
             if resp.outcome != "ok" or not isinstance(resp.body, dict):
                 continue
@@ -238,6 +247,14 @@ class ArangoClient:
         hdrs = dict(headers or {})
         attempts = 0
         resp: Response | None = None
+        server = self._by_id[target] if target is not None else self.servers[self._rotation]
+        if target is None and self._leader is None and self._suspect is not None:
+            suspect, self._suspect = self._suspect, None
+            found = await self.refresh_endpoints(
+                wait_s=min(0.5, self.request_timeout), avoid=suspect
+            )
+            if found is None and self.servers[self._rotation] is suspect:
+                self._next_server()
         while True:
             attempts += 1
             if target is not None:
@@ -271,6 +288,11 @@ class ArangoClient:
             resp = Response("fail", None, None, error="deadline passed before sending")
         elif target is None and resp.outcome == "ok" and resp.node:
             self._leader = self._by_id.get(resp.node, self._leader)
+        elif target is None and resp.outcome == "info" and resp.status is None:
+            # no answer at all (a dead leader behind its proxy closes the connection,
+            # a cut-off one times out): stop sending every operation to it
+            self._suspect = server
+            self._leader = None
         if read_only and resp.outcome == "info":
             resp.outcome = "fail"
         return resp

@@ -13,6 +13,7 @@ Python mapping: map -> ``dict``, vector and list -> ``list``, set ->
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator
@@ -43,18 +44,22 @@ class EdnError(ValueError):
         self.truncated = truncated
 
 
+# One pass of ``re.findall`` over the whole text: every token is one string,
+# classified by its first character. Newlines are tokens (to count lines);
+# other whitespace, commas and comments are skipped. A string without its
+# closing quote, and any stray character, still come out as (bad) tokens.
 _TOKEN = re.compile(
     r"""
-    (?P<ws>[\s,]+|;[^\n]*)
-  | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<open>\#\{|[\[{(])
-  | (?P<close>[\]})])
-  | (?P<discard>\#_)
-  | (?P<special>\#\#(?:Inf|-Inf|NaN))
-  | (?P<tag>\#[A-Za-z][^\s,\[\]{}()"\#;]*)
-  | (?P<char>\\(?:newline|space|tab|return|u[0-9A-Fa-f]{4}|.))
-  | (?P<atom>[^\s,\[\]{}()"\#;]+)
-  | (?P<unterminated>"(?:[^"\\]|\\.)*\\?$)
+    \n
+  | "[^"\\]*(?:\\.[^"\\]*)*"?
+  | \#\#(?:Inf|-Inf|NaN)
+  | \#[{_]
+  | \#[A-Za-z][^\s,\[\]{}()"\#;]*
+  | \\(?:newline|space|tab|return|u[0-9A-Fa-f]{4}|.)
+  | [\[\]{}()]
+  | ;[^\n]*
+  | [^\s,\[\]{}()"\#;\\][^\s,\[\]{}()"\#;]*
+  | [^\s,]
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -63,104 +68,169 @@ _FLOAT = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?M?$")
 _STRING_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 _CHAR_NAMES = {"newline": "\n", "space": " ", "tab": "\t", "return": "\r"}
 _CLOSERS = {"[": "]", "(": ")", "{": "}", "#{": "}"}
+_SPECIALS = {"##Inf": math.inf, "##-Inf": -math.inf, "##NaN": math.nan}
 _END = object()
+_DISCARD = "#_"
+_ATOM_CACHE_MAX = 200_000
 
 
-class _Reader:
+class _Frame:
+    """An open collection (or the top level, ``opener`` ``""``) and the prefixes
+    (``#_`` discards, ``#tag``s) waiting for the next form inside it."""
+
+    __slots__ = ("items", "line", "opener", "prefixes")
+
+    def __init__(self, opener: str, line: int) -> None:
+        self.opener = opener
+        self.line = line
+        self.items: list[Any] = []
+        self.prefixes: list[tuple[str, int]] = []
+
+
+class _Mark:
+    """A structural token (newline, opener, closer) in the token table."""
+
+    __slots__ = ("text",)
+
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = self._tokenize()
-        self.pending: tuple[str, str, int] | None = None
 
-    def line_of(self, pos: int) -> int:
-        return self.text.count("\n", 0, pos) + 1
 
-    def _tokenize(self) -> Iterator[tuple[str, str, int]]:
-        pos = 0
-        text = self.text
-        while pos < len(text):
-            m = _TOKEN.match(text, pos)
-            if m is None:
-                raise EdnError(f"unexpected character {text[pos]!r}", self.line_of(pos))
-            kind = m.lastgroup or ""
-            if kind == "unterminated":
-                raise EdnError("unterminated string", self.line_of(pos), truncated=True)
-            if kind != "ws":
-                yield kind, m.group(), pos
-            pos = m.end()
+_NEWLINE = _Mark("\n")
+_STRUCTURE: dict[str, Any] = {t: _Mark(t) for t in ("[", "(", "{", "#{", "]", ")", "}")}
+_STRUCTURE["\n"] = _NEWLINE
+_OPENERS = frozenset(_STRUCTURE[t] for t in ("[", "(", "{", "#{"))
 
-    def next_token(self) -> tuple[str, str, int] | None:
-        if self.pending is not None:
-            tok, self.pending = self.pending, None
-            return tok
-        return next(self.tokens, None)
 
-    def read(self) -> Any:
-        """The next form, or ``_END`` at the end of the text."""
-        tok = self.next_token()
-        if tok is None:
-            return _END
-        return self._form(tok)
+def _forms(text: str) -> Iterator[tuple[int, Any]]:
+    """Top-level forms of ``text`` with the 1-based line each starts on.
 
-    def _form(self, tok: tuple[str, str, int]) -> Any:
-        kind, text, pos = tok
-        if kind == "open":
-            return self._collection(text, pos)
-        if kind == "close":
-            raise EdnError(f"unexpected {text!r}", self.line_of(pos))
-        if kind == "string":
-            return _unescape(text[1:-1], self.line_of(pos))
-        if kind == "atom":
-            return _atom(text, self.line_of(pos))
-        if kind == "char":
-            body = text[1:]
-            if body in _CHAR_NAMES:
-                return _CHAR_NAMES[body]
-            if len(body) == 5 and body[0] == "u":
-                return chr(int(body[1:], 16))
-            return body
-        if kind == "special":
-            return {"##Inf": math.inf, "##-Inf": -math.inf, "##NaN": math.nan}[text]
-        if kind == "discard":
-            self._required(pos)
-            return self._required(pos)
-        if kind == "tag":
-            value = self._required(pos)
-            if text == "#jepsen.independent.Tuple" and isinstance(value, dict):
-                return [value.get(Keyword("key")), value.get(Keyword("value"))]
-            return value
-        raise EdnError(f"unexpected token {text!r}", self.line_of(pos))  # pragma: no cover
-
-    def _required(self, pos: int) -> Any:
-        tok = self.next_token()
-        if tok is None:
-            raise EdnError("text ends inside a form", self.line_of(pos), truncated=True)
-        return self._form(tok)
-
-    def _collection(self, opener: str, pos: int) -> Any:
-        closer = _CLOSERS[opener]
-        items: list[Any] = []
-        while True:
-            tok = self.next_token()
-            if tok is None:
-                raise EdnError(f"{opener!r} is never closed", self.line_of(pos), truncated=True)
-            if tok[0] == "close":
-                if tok[1] != closer:
-                    raise EdnError(
-                        f"{opener!r} closed by {tok[1]!r}", self.line_of(tok[2]), truncated=False
-                    )
-                break
-            if tok[0] == "discard":
-                self._required(tok[2])
+    Streaming: a form is yielded as soon as it is complete, so a reader of a
+    file cut off mid-write gets every form before the cut, then the error.
+    The hot loop is one dictionary look-up per token: structural tokens and
+    atoms already seen (keywords, small numbers) are in one table.
+    """
+    table: dict[str, Any] = dict(_STRUCTURE)
+    get = table.get
+    top = _Frame("", 1)
+    stack = [top]
+    frame = top
+    items = top.items
+    line = 1
+    form_line = 0  # line of the first token of the top-level form being read
+    miss = _END
+    for tok in _TOKEN.findall(text):
+        value = get(tok, miss)
+        if value is miss:
+            c = tok[0]
+            if c == ";":
                 continue
-            items.append(self._form(tok))
-        if opener == "{":
-            if len(items) % 2:
-                raise EdnError("map with an odd number of forms", self.line_of(pos))
-            return {_hashable(items[i]): items[i + 1] for i in range(0, len(items), 2)}
-        if opener == "#{":
-            return frozenset(_hashable(item) for item in items)
-        return items
+            if c == '"':
+                if len(tok) < 2 or tok[-1] != '"' or _odd_backslashes(tok):
+                    raise EdnError("unterminated string", line, truncated=True)
+                body = tok[1:-1]
+                value = _unescape(body, line) if "\\" in body else body
+                if frame is top and not form_line:
+                    form_line = line
+                line += body.count("\n")
+            elif c == "#":
+                if tok in _SPECIALS:
+                    value = _SPECIALS[tok]
+                elif tok == _DISCARD or len(tok) > 1:
+                    if frame is top and not form_line:
+                        form_line = line
+                    frame.prefixes.append((tok, line))
+                    continue
+                else:
+                    raise EdnError("unexpected character '#'", line)
+            elif c == "\\":
+                value = _char(tok, line)
+            else:
+                value = _atom(tok, line)
+                if len(table) < _ATOM_CACHE_MAX:
+                    table[tok] = value
+        elif value.__class__ is _Mark:
+            if value is _NEWLINE:
+                line += 1
+                continue
+            if value in _OPENERS:
+                if frame is top and not form_line:
+                    form_line = line
+                frame = _Frame(tok, line)
+                items = frame.items
+                stack.append(frame)
+                continue
+            if frame is top:
+                raise EdnError(f"unexpected {tok!r}", line)
+            if _CLOSERS[frame.opener] != tok:
+                raise EdnError(f"{frame.opener!r} closed by {tok!r}", line)
+            if frame.prefixes:
+                raise EdnError(f"{frame.prefixes[-1][0]} before {tok!r}", line)
+            stack.pop()
+            value = _close(frame)
+            frame = stack[-1]
+            items = frame.items
+        if frame.prefixes:
+            # a complete form: apply the prefixes waiting for it, innermost first
+            while frame.prefixes:
+                prefix, _ = frame.prefixes.pop()
+                if prefix == _DISCARD:
+                    value = miss
+                    break
+                value = _tagged(prefix, value)
+            if value is miss:
+                if frame is top:
+                    form_line = 0
+                continue
+        if frame is top:
+            yield form_line or line, value
+            form_line = 0
+        else:
+            items.append(value)
+    if frame is not top:
+        raise EdnError(f"{frame.opener!r} is never closed", frame.line, truncated=True)
+    if top.prefixes:
+        raise EdnError("text ends inside a form", top.prefixes[-1][1], truncated=True)
+
+
+def _odd_backslashes(tok: str) -> bool:
+    """Whether the closing quote of a string token is escaped (so it is not closing)."""
+    n = 0
+    i = len(tok) - 2
+    while i > 0 and tok[i] == "\\":
+        n += 1
+        i -= 1
+    return n % 2 == 1
+
+
+def _close(frame: _Frame) -> Any:
+    items = frame.items
+    if frame.opener == "{":
+        if len(items) % 2:
+            raise EdnError("map with an odd number of forms", frame.line)
+        it = iter(items)
+        return {
+            (_hashable(k) if isinstance(k, list | dict) else k): v
+            for k, v in zip(it, it, strict=True)
+        }
+    if frame.opener == "#{":
+        return frozenset(_hashable(item) for item in items)
+    return items
+
+
+def _tagged(tag: str, value: Any) -> Any:
+    if tag == "#jepsen.independent.Tuple" and isinstance(value, dict):
+        return [value.get(Keyword("key")), value.get(Keyword("value"))]
+    return value
+
+
+def _char(tok: str, line: int) -> str:
+    body = tok[1:]
+    if body in _CHAR_NAMES:
+        return _CHAR_NAMES[body]
+    if len(body) == 5 and body[0] == "u":
+        return chr(int(body[1:], 16))
+    return body
 
 
 def _hashable(value: Any) -> Any:
@@ -220,11 +290,7 @@ def _atom(text: str, line: int) -> Any:
 
 def loads_all(text: str) -> list[Any]:
     """Every top-level form in ``text``."""
-    reader = _Reader(text)
-    forms: list[Any] = []
-    while (form := reader.read()) is not _END:
-        forms.append(form)
-    return forms
+    return [form for _, form in _forms(text)]
 
 
 def loads(text: str) -> Any:
@@ -236,13 +302,93 @@ def loads(text: str) -> Any:
 
 
 def iter_forms(text: str) -> Iterator[tuple[int, Any]]:
-    """Top-level forms with the 1-based line each starts on."""
-    reader = _Reader(text)
-    while True:
-        tok = reader.next_token()
-        if tok is None:
-            return
-        yield reader.line_of(tok[2]), reader._form(tok)
+    """Top-level forms with the 1-based line each starts on.
+
+    Plain histories (no strings, tags, sets, characters or comments; keywords,
+    numbers, ``nil``, booleans, maps, vectors, lists) go through a fast path:
+    a few whole-text substitutions turn them into JSON, which ``json`` parses
+    in C. Keywords then come back as plain ``str`` (equal to the
+    :class:`Keyword`). Anything else, or any doubt, takes the streaming reader.
+    """
+    fast = _fast_forms(text)
+    if fast is not None:
+        return iter(fast)
+    return _forms(text)
+
+
+_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")')
+_KEYWORD = re.compile(r":([^\s,\[\]{}()\"#;:]+)")
+_SEPARATORS = re.compile(r"[\s,]+")
+_HOLE = "\x02"  # where a string was set aside
+_NOT_PLAIN = ("#", "\\", ";", "NaN", "Infinity")  # outside strings; JSON rejects the rest
+_FEW_KEYWORDS = 64
+_SAMPLE = 1 << 13
+
+
+def _keywords_to_json(text: str, names: set[str]) -> str | None:
+    """Keywords as JSON strings; a keyword opening a map, or after ", " in one, as a key."""
+    if len(names) > _FEW_KEYWORDS:
+        return None
+    # longest first, so ``:f`` never cuts into ``:foo``
+    for name in sorted(names, key=len, reverse=True):
+        text = (
+            text.replace("{:" + name + " ", '{"' + name + '":')
+            .replace(", :" + name + " ", ',"' + name + '":')
+            .replace(":" + name, '"' + name + '"')
+        )
+    return text
+
+
+def _fast_forms(text: str) -> list[tuple[int, Any]] | None:
+    """Forms and their lines via JSON, or ``None`` when the text is not plain enough.
+
+    Strings are set aside first (EDN and JSON escape alike), the rest is
+    rewritten, and the strings are put back into their holes.
+    """
+    strings: list[str] = []
+    rest = text
+    if '"' in text:
+        parts = _STRING.split(text)
+        strings = parts[1::2]
+        if _HOLE in text or any('"' in part for part in parts[0::2]):
+            return None  # an unterminated string, or the hole marker itself
+        rest = _HOLE.join(parts[0::2])
+    if any(mark in rest for mark in _NOT_PLAIN):
+        return None
+    # keyword names: from a sample first (histories repeat a few); checked below
+    js = _keywords_to_json(rest, set(_KEYWORD.findall(rest, 0, _SAMPLE)))
+    if js is None:
+        return None
+    if js.count(":") != js.count('":'):  # a keyword the sample missed
+        js = _keywords_to_json(rest, set(_KEYWORD.findall(rest)))
+        if js is None or js.count(":") != js.count('":'):
+            return None
+    js = js.replace("(", "[").replace(")", "]")
+    js = js.replace(", ", ",").replace(" ", ",").replace("\n", ",")
+    if ",," in js or "\t" in js or "\r" in js or "\f" in js or "\v" in js:
+        js = _SEPARATORS.sub(",", js)
+    js = js.replace("[,", "[").replace(",]", "]").replace("{,", "{").replace(",}", "}")
+    js = js.strip(",") + ","
+    if "nil" in js:
+        # every token is now followed by , ] or } (quoted keywords end in "): bare nil is nil
+        for end in (",", "]", "}"):
+            js = js.replace("nil" + end, "null" + end).replace("nil" + end, "null" + end)
+    js = js[:-1]
+    if strings:
+        pieces = js.split(_HOLE)
+        if len(pieces) != len(strings) + 1:
+            return None
+        js = "".join(p + s for p, s in zip(pieces, [*strings, ""], strict=True))
+    try:
+        values = json.loads("[" + js + "]", strict=False)
+    except (ValueError, RecursionError):
+        return None
+    lines = [n for n, line in enumerate(text.split("\n"), 1) if line.strip(" \t\r,")]
+    if len(lines) == len(values):
+        return list(zip(lines, values, strict=True))
+    if len(values) == 1 and lines:
+        return [(lines[0], values[0])]
+    return None
 
 
 def dumps(value: Any) -> str:

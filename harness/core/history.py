@@ -140,11 +140,6 @@ def ops_from_dicts(raws: Iterable[dict[str, Any]], source: str = "<history>") ->
     return ops
 
 
-def client_ops(ops: Iterable[Op]) -> list[Op]:
-    """Ops of worker processes only (no nemesis entries)."""
-    return [op for op in ops if op.is_client]
-
-
 def pair_ops(ops: Iterable[Op]) -> list[OpPair]:
     """Client operations in invocation order, each invocation with its completion.
 
@@ -244,6 +239,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[Op]:
 
 def _plain(value: Any) -> Any:
     """EDN data as JSON-friendly Python: sets become sorted lists, tuples lists."""
+    if value is None or value.__class__ in (int, str, float, bool):
+        return value
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, frozenset | set):
@@ -263,10 +260,45 @@ def _key_name(key: Any) -> str:
     return edn.dumps(key)
 
 
+_PLAIN_KEYS = frozenset(("index", "type", "process", "f", "value", "time", "error"))
+
+
+def _plain_op(form: dict[Any, Any], default_index: int) -> Op | None:
+    """The common shape (core keys, int index/time, str type/f) built directly; else ``None``."""
+    get = form.get
+    kind, f, process = get("type"), get("f"), get("process", _MISSING)
+    index, time = get("index", default_index), get("time", 0)
+    if (
+        not _PLAIN_KEYS.issuperset(form)
+        or kind not in OP_TYPES
+        or f.__class__ not in (str, edn.Keyword)
+        or process.__class__ not in (int, str, edn.Keyword)
+        or index.__class__ is not int
+        or time.__class__ is not int
+    ):
+        return None
+    value, error = get("value"), get("error")
+    return Op(
+        index,
+        str(kind),
+        process if process.__class__ is int else str(process),
+        str(f),
+        value if value is None or value.__class__ in (int, str) else _plain(value),
+        time,
+        error=None if error is None else _plain(error),
+    )
+
+
+_MISSING = object()
+
+
 def op_from_edn(form: Any, default_index: int) -> Op:
     """One Jepsen op map (keyword keys) as an :class:`Op`."""
     if not isinstance(form, dict):
         raise ValueError(f"expected a map, got {type(form).__name__}")
+    fast = _plain_op(form, default_index)
+    if fast is not None:
+        return fast
     raw = {_key_name(k): v for k, v in form.items()}
     for name in ("type", "f"):
         if isinstance(raw.get(name), str):
@@ -336,6 +368,11 @@ def write_edn(path: str | os.PathLike[str], ops: Iterable[Op]) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         for op in ops:
             fh.write(op_to_edn(op) + "\n")
+
+
+def jsonl_to_edn(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Write ``history.edn`` (Jepsen's format) from a ``history.jsonl``."""
+    write_edn(dst, iter_jsonl(src))
 
 
 def read_history(path: str | os.PathLike[str]) -> list[Op]:

@@ -4,18 +4,30 @@ Every replication mode states what it guarantees. A *promised* property is
 asserted by the nemesis suites and decides a run's verdict; a *measured* one
 is computed the same way and shown in the report, but never fails a run.
 
-Each row is computed from the checkers' results (and, for two rows, from the
-history with ``roles.jsonl`` and the servers' rollback files). ``holds`` is
-``True``/``False``, or ``None`` when this run cannot tell (the workload does
-not exercise the property, or its checker answered ``unknown``).
+Whether a row is promised depends on the mode and on the **families** of the
+faults applied (``partition``, ``kill``, ...), which the caller gives: each
+fault declares its family. :func:`family_of` maps the fault names we know to
+their families for callers that only have names (old runs, ``afcheck check``);
+it raises on a name it does not know rather than guess.
+
+Each row is judged from the checkers' typed results (and, for two rows, from
+the history with ``roles.jsonl`` and the servers' rollback files). ``holds`` is
+``True``/``False``, or ``None`` with a :class:`NotMeasured` reason.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal, TypeVar
+
+from harness.checkers.dirty_reads import DirtyReadsResult
+from harness.checkers.linearizable_result import LinearizableResult
+from harness.checkers.result import UNKNOWN, CheckerCrash, CheckResult, Validity, Verdict
+from harness.checkers.set_full import SetFullResult
+from harness.checkers.split_brain import SplitBrainResult
 
 Mode = Literal["async", "sync"]
 Status = Literal["promised", "measured"]
@@ -28,18 +40,45 @@ DIRTY_READS_MARKED = "dirty-reads-marked"
 LEADER_LINEARIZABLE = "leader-linearizable"
 NO_SILENT_ROLLBACK = "no-silent-rollback"
 
+R = TypeVar("R", bound=CheckResult)
+
+
+class UnknownFault(KeyError):
+    """A fault name :func:`family_of` does not know."""
+
+
+class UnknownFamily(ValueError):
+    """A fault family the promise table does not know."""
+
+
+class NotMeasured(Enum):
+    """Why a row's ``holds`` is ``None``."""
+
+    NOT_EXERCISED = "not exercised by this workload"
+    CHECKER_MISSING = "its checker did not run"
+    UNDECIDED = "its checker could not decide"
+    NO_ROLES = "no roles.jsonl samples"
+    NO_ROLLBACKS = "rollback files could not be collected"
+
+    @property
+    def undecided(self) -> bool:
+        """Whether a promised row left so makes the run's verdict ``unknown``: the run should
+        have measured it. A property the workload does not exercise leaves the verdict alone."""
+        return self is not NotMeasured.NOT_EXERCISED
+
 
 @dataclass(frozen=True)
 class Promise:
     property: str
     description: str
-    # the families under which each mode promises it; any other family: measured
+    # the families under which each mode promises it; any other family: measured.
+    # An empty set: never promised in that mode.
     promised_async: frozenset[str]
     promised_sync: frozenset[str]
 
-    def status(self, mode: str, families: Iterable[str]) -> Status:
+    def status(self, mode: str, families: Collection[str]) -> Status:
         promised = self.promised_sync if mode == "sync" else self.promised_async
-        return "promised" if set(families) <= promised else "measured"
+        return "promised" if promised and set(families) <= promised else "measured"
 
 
 ALL = frozenset(FAMILIES)
@@ -86,113 +125,211 @@ TABLE: tuple[Promise, ...] = (
     ),
 )
 
+# fault names (``--nemesis``, nemesis.jsonl) -> family, for callers without fault objects
+FAULT_FAMILIES: dict[str, str] = {
+    "partition": "partition",
+    "partition-leader": "partition",
+    "partition-client-leader": "partition",
+    "partition-random-halves": "partition",
+    "partition-agency-minority": "partition",
+    "partition-majorities-ring": "partition",
+    "bridge": "partition",
+    "isolate": "partition",  # a container disconnected from the network
+    "isolate-leader": "partition",
+    "isolate-agency-leader": "partition",
+    "kill": "kill",
+    "kill-leader": "kill",
+    "kill-random": "kill",
+    "kill-agency-leader": "kill",
+    "pause": "pause",
+    "pause-leader": "pause",
+    "pause-agency-leader": "pause",
+    "clock-bump": "clock",
+    "clock-strobe": "clock",
+    "slow-network": "network",
+    "flaky-network": "network",
+}
+
 
 def family_of(fault: str) -> str:
-    """The family of a fault name (``partition-leader`` -> ``partition``)."""
-    if fault.startswith("partition") or fault == "bridge":
-        return "partition"
-    if fault.startswith("kill"):
-        return "kill"
-    if fault.startswith("pause"):
-        return "pause"
-    if fault.startswith("clock"):
-        return "clock"
-    return "network"
+    """The family of a known fault name (``partition-leader`` -> ``partition``)."""
+    try:
+        return FAULT_FAMILIES[fault]
+    except KeyError:
+        raise UnknownFault(
+            f"unknown fault {fault!r}: its family is not known (known: {', '.join(FAULT_FAMILIES)})"
+        ) from None
 
 
 def families_of(faults: Iterable[str]) -> set[str]:
+    """The families of known fault names; raises :class:`UnknownFault` on any other."""
     return {family_of(f) for f in faults}
 
 
-def table_for(mode: str, families: Iterable[str]) -> dict[str, Status]:
-    fams = set(families)
-    return {p.property: p.status(mode, fams) for p in TABLE}
+def applied_families(nemesis: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Families of the faults started in ``nemesis.jsonl``: each event's declared ``family``,
+    else the family of its ``fault`` name (:func:`family_of`, which raises on unknown names)."""
+    found: set[str] = set()
+    for event in nemesis:
+        if event.get("event") != "start":
+            continue
+        family = event.get("family")
+        found.add(family if isinstance(family, str) else family_of(str(event.get("fault"))))
+    return found
 
 
-# ---- how each row is judged -------------------------------------------------
+def table_for(mode: str, families: Collection[str]) -> dict[str, Status]:
+    """Each property's status in ``mode`` under faults of ``families``."""
+    unknown = sorted(set(families) - ALL)
+    if unknown:
+        raise UnknownFamily(
+            f"unknown fault families {unknown}: the promise table knows {', '.join(FAMILIES)}"
+        )
+    return {p.property: p.status(mode, families) for p in TABLE}
 
 
-def _checker(results: dict[str, Any], name: str) -> dict[str, Any] | None:
-    r = results.get(name)
-    return r if isinstance(r, dict) else None
+# ---- one judged row -----------------------------------------------------------
 
 
-def _acked_survive(results: dict[str, Any]) -> tuple[bool | None, Any]:
+@dataclass(frozen=True)
+class Judgement:
+    """Whether a property held in this run, with its evidence; ``reason`` when ``holds`` is None."""
+
+    holds: bool | None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    reason: NotMeasured | None = None
+    detail: str = ""  # what the reason is about (the checker needed, its summary)
+
+    @classmethod
+    def not_measured(cls, reason: NotMeasured, detail: str = "") -> Judgement:
+        return cls(None, {}, reason, detail)
+
+
+@dataclass(frozen=True)
+class PromiseRow:
+    """One row of the table for this run."""
+
+    promise: Promise
+    status: Status
+    judgement: Judgement
+
+    @property
+    def holds(self) -> bool | None:
+        return self.judgement.holds
+
+    @property
+    def broken(self) -> bool:
+        return self.status == "promised" and self.holds is False
+
+    @property
+    def undecided(self) -> bool:
+        """A promised property this run should have decided and did not."""
+        reason = self.judgement.reason
+        return self.status == "promised" and reason is not None and reason.undecided
+
+    def to_json(self) -> dict[str, Any]:
+        j = self.judgement
+        out: dict[str, Any] = {
+            "status": self.status,
+            "holds": j.holds,
+            "description": self.promise.description,
+        }
+        if j.reason is None:
+            out["evidence"] = j.evidence
+        else:
+            out["not-measured"] = j.reason.name.lower().replace("_", "-")
+            out["evidence"] = j.reason.value + (f" ({j.detail})" if j.detail else "")
+        return out
+
+
+def _find(results: Mapping[str, CheckResult], kind: type[R]) -> R | CheckResult | None:
+    """The result of type ``kind``; else a crashed checker that owed one; else None."""
+    for result in results.values():
+        if isinstance(result, kind):
+            return result
+    for result in results.values():
+        if isinstance(result, CheckerCrash) and result.expected is kind:
+            return result
+    return None
+
+
+def _acked_survive(results: Mapping[str, CheckResult]) -> Judgement:
     """Lost elements whose add was acknowledged (set-full's ``lost`` also holds
     elements only a read ever saw: those break linearizability, not this row)."""
-    sf = _checker(results, "set-full")
-    if sf is None:
-        return None, "not measured by this workload (needs set-full)"
-    if sf.get("valid") == "unknown" and "lost-count" not in sf:
-        return None, sf.get("summary")
-    details = list(sf.get("lost-details") or [])
-    lost = int(sf.get("lost-count", 0) or 0)
-    acked = [d for d in details if isinstance(d, dict) and d.get("ack_time") is not None]
-    if lost and len(details) < lost:  # no per-element detail: count every loss
-        acked_count = lost
-    else:
-        acked_count = len(acked)
-    return acked_count == 0, {
-        "acked-lost-count": acked_count,
-        "lost-count": lost,
-        "acked-lost": acked[:50],
-        "lost": list(sf.get("lost", []))[:50],
-    }
+    sf = _find(results, SetFullResult)
+    if not isinstance(sf, SetFullResult):
+        return _missing(sf, NotMeasured.NOT_EXERCISED, "needs set-full")
+    acked = sf.acknowledged_lost
+    # no per-element detail (an old result): count every loss
+    acked_count = len(sf.lost) if len(sf.lost_details) < len(sf.lost) else len(acked)
+    return Judgement(
+        acked_count == 0,
+        {
+            "acked-lost-count": acked_count,
+            "lost-count": len(sf.lost),
+            "acked-lost": [d.to_json() for d in acked[:50]],
+            "lost": sf.lost[:50],
+        },
+    )
 
 
-def _no_split_brain(results: dict[str, Any]) -> tuple[bool | None, Any]:
-    sb = _checker(results, "split-brain")
-    if sb is None:
-        return None, "split-brain checker did not run"
-    if "overlap-count" not in sb:
-        return None, sb.get("summary")
-    n = int(sb.get("overlap-count", 0) or 0)
-    return n == 0, {
-        "overlap-count": n,
-        "overlapping-writes": list(sb.get("overlapping-writes", []))[:20],
-        "claims-count": sb.get("claims-count"),
-    }
+def _no_split_brain(results: Mapping[str, CheckResult]) -> Judgement:
+    sb = _find(results, SplitBrainResult)
+    if not isinstance(sb, SplitBrainResult):
+        return _missing(sb, NotMeasured.CHECKER_MISSING, "split-brain")
+    return Judgement(
+        sb.overlap_count == 0,
+        {
+            "overlap-count": sb.overlap_count,
+            "overlapping-writes": [p.to_json() for p in sb.overlapping_writes[:20]],
+            "claims-count": len(sb.overlapping_claims),
+        },
+    )
 
 
-def _dirty_marked(results: dict[str, Any]) -> tuple[bool | None, Any]:
-    dr = _checker(results, "dirty-reads")
-    if dr is None:
-        return None, "not measured by this workload (needs dirty-reads)"
-    if "unmarked" not in dr:
-        return None, dr.get("summary")
-    unmarked = list(dr.get("unmarked") or [])
-    return not unmarked, {"reads": dr.get("reads"), "unmarked": unmarked[:20]}
+def _dirty_marked(results: Mapping[str, CheckResult]) -> Judgement:
+    dr = _find(results, DirtyReadsResult)
+    if not isinstance(dr, DirtyReadsResult):
+        return _missing(dr, NotMeasured.NOT_EXERCISED, "needs dirty-reads")
+    return Judgement(dr.unmarked_count == 0, {"reads": dr.reads, "unmarked": dr.unmarked[:20]})
 
 
-def _linearizable(results: dict[str, Any]) -> tuple[bool | None, Any]:
-    lin = _checker(results, "linearizable")
+def _linearizable(results: Mapping[str, CheckResult]) -> Judgement:
+    lin = _find(results, LinearizableResult)
     if lin is None:
         return _set_linearizable(results)
-    valid = lin.get("valid")
-    if valid not in (True, False):
-        return None, lin.get("summary")
-    return bool(valid), {
-        "summary": lin.get("summary"),
-        "failures": list(lin.get("failures", []))[:3],
-    }
+    if not isinstance(lin, LinearizableResult) or lin.verdict is Verdict.UNKNOWN:
+        return Judgement.not_measured(NotMeasured.UNDECIDED, lin.summary)
+    return Judgement(
+        lin.verdict is Verdict.VALID,
+        {"summary": lin.summary, "failures": [f.to_json() for f in lin.failures[:3]]},
+    )
 
 
-def _set_linearizable(results: dict[str, Any]) -> tuple[bool | None, Any]:
+def _set_linearizable(results: Mapping[str, CheckResult]) -> Judgement:
     """A set history is linearizable only if no element is lost (acknowledged or
     read, then gone) or stale (missing from a read that began after its add was
     acknowledged): set-full's linearizable reading."""
-    sf = _checker(results, "set-full")
-    if sf is None or "lost-count" not in sf:
-        return None, "not measured by this workload (needs linearizable or set-full)"
-    lost = int(sf.get("lost-count", 0) or 0)
-    stale = int(sf.get("stale-count", 0) or 0)
-    return lost == 0 and stale == 0, {
-        "from": "set-full",
-        "lost-count": lost,
-        "stale-count": stale,
-        "lost": list(sf.get("lost", []))[:50],
-        "stale": list(sf.get("stale", []))[:50],
-    }
+    sf = _find(results, SetFullResult)
+    if not isinstance(sf, SetFullResult):
+        return _missing(sf, NotMeasured.NOT_EXERCISED, "needs linearizable or set-full")
+    return Judgement(
+        not sf.lost and not sf.stale,
+        {
+            "from": "set-full",
+            "lost-count": len(sf.lost),
+            "stale-count": len(sf.stale),
+            "lost": sf.lost[:50],
+            "stale": sf.stale[:50],
+        },
+    )
+
+
+def _missing(found: CheckResult | None, reason: NotMeasured, detail: str) -> Judgement:
+    """No usable result: ``reason`` when none ran, undecided when its checker crashed."""
+    if found is None:
+        return Judgement.not_measured(reason, detail)
+    return Judgement.not_measured(NotMeasured.UNDECIDED, found.summary)
 
 
 class RoleTimeline:
@@ -244,13 +381,11 @@ def plain_reads_on_followers(
     return bad
 
 
-def _plain_reads(
-    history: list[dict[str, Any]], roles: list[dict[str, Any]]
-) -> tuple[bool | None, Any]:
+def _plain_reads(history: list[dict[str, Any]], roles: list[dict[str, Any]]) -> Judgement:
     if not roles:
-        return None, "no roles.jsonl samples"
+        return Judgement.not_measured(NotMeasured.NO_ROLES)
     bad = plain_reads_on_followers(history, roles)
-    return not bad, {"violations": bad[:20], "count": len(bad)}
+    return Judgement(not bad, {"violations": bad[:20], "count": len(bad)})
 
 
 def rollback_keys(rollbacks: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -268,73 +403,65 @@ def rollback_keys(rollbacks: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 
 def _no_silent_rollback(
-    results: dict[str, Any], rollbacks: list[dict[str, Any]] | None, collection: str | None
-) -> tuple[bool | None, Any]:
-    sf = _checker(results, "set-full")
-    if sf is None or collection is None:
-        return None, "not measured by this workload (needs set-full)"
+    results: Mapping[str, CheckResult], rollbacks: list[dict[str, Any]] | None
+) -> Judgement:
+    sf = _find(results, SetFullResult)
+    if not isinstance(sf, SetFullResult):
+        return _missing(sf, NotMeasured.NOT_EXERCISED, "needs set-full")
+    if sf.collection is None:
+        return Judgement.not_measured(NotMeasured.NOT_EXERCISED, "set-full names no collection")
     if rollbacks is None:
-        return None, "rollback files could not be collected"
-    lost = [str(e) for e in sf.get("lost", [])]
+        return Judgement.not_measured(NotMeasured.NO_ROLLBACKS)
+    lost = [str(e) for e in sf.lost]
     kept = rollback_keys(rollbacks)
-    silent = [e for e in lost if (collection, e) not in kept]
-    return not silent, {
-        "lost-count": len(lost),
-        "in-rollback-files": len(lost) - len(silent),
-        "silently-dropped": silent[:50],
-        "rollback-entries": len(rollbacks),
-    }
+    silent = [e for e in lost if (sf.collection, e) not in kept]
+    return Judgement(
+        not silent,
+        {
+            "lost-count": len(lost),
+            "in-rollback-files": len(lost) - len(silent),
+            "silently-dropped": silent[:50],
+            "rollback-entries": len(rollbacks),
+        },
+    )
 
 
 def evaluate(
     mode: str,
-    faults: Iterable[str],
-    checker_results: dict[str, Any],
+    families: Collection[str],
+    results: Mapping[str, CheckResult],
     history: list[dict[str, Any]],
     roles: list[dict[str, Any]],
     rollbacks: list[dict[str, Any]] | None,
-    collection: str | None = None,
-) -> dict[str, dict[str, Any]]:
-    """The ``promises`` section of ``results.json``."""
-    statuses = table_for(mode, families_of(faults))
-    judged: dict[str, tuple[bool | None, Any]] = {
-        ACKED_WRITES_SURVIVE: _acked_survive(checker_results),
-        NO_SPLIT_BRAIN: _no_split_brain(checker_results),
-        FOLLOWER_REFUSES_PLAIN_READS: _plain_reads(history, roles),
-        DIRTY_READS_MARKED: _dirty_marked(checker_results),
-        LEADER_LINEARIZABLE: _linearizable(checker_results),
-        NO_SILENT_ROLLBACK: _no_silent_rollback(checker_results, rollbacks, collection),
+) -> dict[str, PromiseRow]:
+    """The table for this run: each property's status and judgement."""
+    statuses = table_for(mode, families)
+    judges: dict[str, Callable[[], Judgement]] = {
+        ACKED_WRITES_SURVIVE: lambda: _acked_survive(results),
+        NO_SPLIT_BRAIN: lambda: _no_split_brain(results),
+        FOLLOWER_REFUSES_PLAIN_READS: lambda: _plain_reads(history, roles),
+        DIRTY_READS_MARKED: lambda: _dirty_marked(results),
+        LEADER_LINEARIZABLE: lambda: _linearizable(results),
+        NO_SILENT_ROLLBACK: lambda: _no_silent_rollback(results, rollbacks),
     }
-    out: dict[str, dict[str, Any]] = {}
-    for promise in TABLE:
-        holds, evidence = judged[promise.property]
-        out[promise.property] = {
-            "status": statuses[promise.property],
-            "holds": holds,
-            "description": promise.description,
-            "evidence": evidence,
-        }
-    return out
+    return {p.property: PromiseRow(p, statuses[p.property], judges[p.property]()) for p in TABLE}
 
 
-def verdict(promises: dict[str, dict[str, Any]]) -> bool | Literal["unknown"]:
+def table_json(rows: Mapping[str, PromiseRow]) -> dict[str, dict[str, Any]]:
+    """The ``promises`` section of ``results.json``."""
+    return {name: row.to_json() for name, row in rows.items()}
+
+
+def verdict(rows: Mapping[str, PromiseRow]) -> Validity:
     """A run is valid when every promised property that this run measured holds.
 
     False if any promised property is broken; ``"unknown"`` if none is broken
-    but a promised property's checker could not decide.
+    but a promised property that this run should have decided was not.
     """
-    broken = [p for p in promises.values() if p["status"] == "promised" and p["holds"] is False]
-    if broken:
+    if any(row.broken for row in rows.values()):
         return False
-    undecided = [
-        p
-        for p in promises.values()
-        if p["status"] == "promised"
-        and p["holds"] is None
-        and not str(p.get("evidence", "")).startswith("not measured")
-    ]
-    return "unknown" if undecided else True
+    return UNKNOWN if any(row.undecided for row in rows.values()) else True
 
 
-def broken_promises(promises: dict[str, dict[str, Any]]) -> list[str]:
-    return [k for k, p in promises.items() if p["status"] == "promised" and p["holds"] is False]
+def broken_promises(rows: Mapping[str, PromiseRow]) -> list[str]:
+    return [name for name, row in rows.items() if row.broken]

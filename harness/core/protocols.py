@@ -3,8 +3,9 @@
 Mirrors Jepsen's split: a *workload* is a client plus a stream of operations
 plus the checkers that judge its history; the runner is the only place that
 wires a workload, a nemesis schedule and a backend together. The nemesis
-``Fault`` protocol lives in ``nemesis/base.py``, the ``Backend`` in
-``harness/infra/backends/base.py``.
+``Fault`` base lives in ``harness/core/fault.py``, the ``Backend`` in
+``harness/infra/backends/base.py``, the test that holds them all in
+``harness/core/test.py``.
 
 Operations travel as two small dataclasses: an :class:`Invocation` (what a
 worker asks for) and a :class:`Completion` (what really happened, with an
@@ -101,7 +102,8 @@ class Workload(Protocol):
         """Create what the workload needs (collections) before the test starts."""
 
     def config(self) -> dict[str, Any]:
-        """Settings printed into ``test.json``."""
+        """The workload's settings (its config dataclass, as JSON): ``test.json`` holds
+        them, and the registry's factory for ``name`` builds the same workload from them."""
 
 
 __all__ = ["Checker", "RunData"]

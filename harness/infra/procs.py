@@ -1,47 +1,51 @@
-"""Detached node processes on 127.0.0.1: free ports, spawn, probe, stop.
+"""Node processes on 127.0.0.1: spawn in a process group, signal, stop, and tear down at exit.
 
-Each node runs in its own session (process group), with stdout and stderr
-appended to its log file, so it outlives the command that started it and a
-signal to the group reaches all of it. Used by ``afcheck cluster`` and the
-agency tests and benchmark.
+The one process library of the harness. Each node (and Toxiproxy) runs in
+its own session, so one signal to its group reaches all of it (a kill or a
+pause never misses a grandchild), with stdout and stderr appended to its log
+file. Two kinds of callers use it:
 
-Ports come from :class:`harness.infra.backends.ports.PortPool`, the lock-file pool
-every backend draws from, so parallel harness processes do not pick the same
-port. :func:`free_port` claims a port only while choosing it; a caller whose
-node must keep its port reserved takes it from a pool itself and hands the
-lock to the node with ``spawn(..., keep_fds=[pool.lock_fd(port)])``.
+* a backend that owns its children (:class:`subprocess.Popen` objects):
+  :func:`spawn`, :func:`kill_and_reap`, and :func:`register`, which keeps
+  an object with a ``teardown_sync()`` method alive until it unregisters;
+  an ``atexit`` hook tears down whatever is still registered, and
+  SIGTERM/SIGHUP are turned into ``SystemExit`` so the hook also runs when a
+  CI job is cancelled (Ctrl-C and exceptions reach it anyway);
+* a command that stops processes another command started (``afcheck cluster
+  down``): :func:`alive`, :func:`stop` and :func:`signal_group` work on a pid.
+
+A child that must keep a port claimed against other harness processes while
+it runs inherits the port's lock (``keep_fds``; see
+:meth:`harness.infra.backends.ports.PortPool.lock_fd`).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
-import json
 import os
 import signal
 import subprocess
-import sys
+import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
-from typing import Any
+from types import FrameType
+from typing import Protocol
 
-from harness.infra.backends.ports import PortPool
+LOG_TAIL_LINES = 20
 
 
-def free_port(taken: set[int] | None = None) -> int:
-    """A TCP port on 127.0.0.1 that is free now, not in ``taken`` nor claimed by a PortPool."""
-    pool = PortPool()
-    try:
-        for _ in range(1000):
-            port = pool.take()
-            if taken is None or port not in taken:
-                if taken is not None:
-                    taken.add(port)
-                return port
-    finally:
-        pool.release()
-    raise RuntimeError("no free TCP port found on 127.0.0.1")
+class TearsDown(Protocol):
+    def teardown_sync(self) -> None: ...
+
+
+# strong references: an owner dropped without teardown must still be torn down at exit
+_LIVE: dict[int, TearsDown] = {}
+_HOOKS: dict[str, bool] = {"atexit": False, "signals": False}
+_HOOKS_LOCK = threading.Lock()
+
+
+# -- starting ------------------------------------------------------------------
 
 
 def spawn(
@@ -49,55 +53,63 @@ def spawn(
     log_path: str,
     env: dict[str, str] | None = None,
     keep_fds: Sequence[int] = (),
-) -> int:
-    """Start ``cmd`` in a new session, output appended to ``log_path``; its pid.
+) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` in its own session/process group, output appended to ``log_path``.
 
-    ``keep_fds`` are passed on to the child (e.g. a port's lock, see
-    :meth:`harness.infra.backends.ports.PortPool.lock_fd`).
+    ``env`` replaces the environment when given; ``keep_fds`` are passed on to
+    the child (e.g. a port's lock, held for as long as the child runs).
     """
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             cmd,
-            stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, **(env or {})},
+            env=env,
             pass_fds=tuple(keep_fds),
         )
-    proc.returncode = 0  # detached on purpose: silence Popen's "still running" warning
-    return proc.pid
 
 
-def agent_command(
-    agent_id: str,
-    port: int,
-    peers: dict[str, str],
-    data_dir: str,
-    extra: dict[str, str] | None = None,
-) -> list[str]:
-    """The command line of one agency agent."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "cluster.agency",
-        "--id",
-        agent_id,
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--data-dir",
-        data_dir,
-    ]
-    for peer_id, url in sorted(peers.items()):
-        cmd += ["--peer", f"{peer_id}={url}"]
-    for key, value in (extra or {}).items():
-        cmd += [f"--{key}", value]
-    return cmd
+def let_go(proc: subprocess.Popen[bytes]) -> None:
+    """Forget a child that is meant to outlive this process (no "still running" warning)."""
+    proc.returncode = 0
+
+
+# -- signals and stopping --------------------------------------------------------
+
+
+def signal_group(pid: int, sig: int) -> None:
+    """Send ``sig`` to the process group led by ``pid`` (or to the process alone).
+
+    A group or process that is already gone is fine."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+    except PermissionError:
+        pass
+
+
+def kill_and_reap(proc: subprocess.Popen[bytes], grace: float = 0.0) -> None:
+    """SIGTERM (if ``grace`` > 0, waiting that long) then SIGKILL the group; reap the leader.
+
+    A stopped (paused) group is continued first, so it can act on SIGTERM."""
+    if grace > 0 and proc.poll() is None:
+        signal_group(proc.pid, signal.SIGCONT)
+        signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    signal_group(proc.pid, signal.SIGCONT)
+    signal_group(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
 
 
 def alive(pid: int) -> bool:
-    """The process exists and is not a zombie."""
+    """The process exists and is not a zombie (works for processes we did not start)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -117,18 +129,8 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def signal_group(pid: int, sig: int) -> None:
-    """Send ``sig`` to the process group led by ``pid`` (or the process alone)."""
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-    except PermissionError:
-        pass
-
-
 def wait_gone(pid: int, limit: float) -> bool:
+    """Wait up to ``limit`` seconds for ``pid`` to exit; True once it has."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         _reap(pid)
@@ -140,7 +142,7 @@ def wait_gone(pid: int, limit: float) -> bool:
 
 
 def stop(pid: int, grace: float = 5.0) -> bool:
-    """SIGTERM the group, SIGKILL after ``grace`` s; True when nothing is left."""
+    """SIGTERM the group led by ``pid``, SIGKILL after ``grace`` s; True when it is gone."""
     if not alive(pid):
         _reap(pid)
         return True
@@ -152,45 +154,56 @@ def stop(pid: int, grace: float = 5.0) -> bool:
     return wait_gone(pid, 5.0)
 
 
-def kill9(pid: int) -> None:
-    """SIGKILL the group and reap it."""
-    signal_group(pid, signal.SIGKILL)
-    wait_gone(pid, 5.0)
+# -- logs ----------------------------------------------------------------------
 
 
-def http_json(
-    url: str,
-    body: Any = None,
-    time_limit: float = 2.0,
-    method: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, Any]:
-    """(status, parsed JSON or None) for one request; status 0 if unreachable."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(
-        url, data=data, method=method or ("POST" if data else "GET"), headers=headers or {}
-    )
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=time_limit) as resp:
-            raw, status = resp.read(), resp.status
-    except urllib.error.HTTPError as err:
-        raw, status = err.read(), err.code
-    except (urllib.error.URLError, OSError, TimeoutError):
-        return 0, None
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, None
-
-
-def tail(path: str, lines: int = 5) -> str:
+def log_tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a log file (for error messages)."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - 4096))
-            text = fh.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return " | ".join(text.strip().splitlines()[-lines:])
+            fh.seek(max(0, fh.tell() - 8192))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError as exc:
+        return f"(no log: {exc})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# -- teardown at exit ------------------------------------------------------------
+
+
+def _teardown_all() -> None:
+    for owner in list(_LIVE.values()):
+        owner.teardown_sync()
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def install_exit_hooks() -> None:
+    """The ``atexit`` hook, and (from the main thread only) SIGTERM/SIGHUP -> ``SystemExit``.
+
+    :func:`register` calls it; a caller that starts backends from another
+    thread calls it first from the main thread, so the signals are covered too.
+    """
+    with _HOOKS_LOCK:
+        if not _HOOKS["atexit"]:
+            _HOOKS["atexit"] = True
+            atexit.register(_teardown_all)
+        if _HOOKS["signals"] or threading.current_thread() is not threading.main_thread():
+            return
+        _HOOKS["signals"] = True
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) is signal.SIG_DFL:
+                signal.signal(sig, _exit_on_signal)
+
+
+def register(owner: TearsDown) -> None:
+    """Tear ``owner`` down at interpreter exit unless it unregisters first."""
+    install_exit_hooks()
+    _LIVE[id(owner)] = owner
+
+
+def unregister(owner: TearsDown) -> None:
+    _LIVE.pop(id(owner), None)

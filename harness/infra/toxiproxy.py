@@ -16,13 +16,14 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import aiohttp
 
-from harness.infra.backends.process_group import kill_and_reap, spawn_group
+from harness.infra.procs import kill_and_reap, spawn
 
 Stream = Literal["upstream", "downstream"]
 STREAMS: tuple[Stream, Stream] = ("upstream", "downstream")
@@ -224,12 +225,18 @@ def find_binary() -> str:
 
 
 class ToxiproxyServer:
-    """One ``toxiproxy-server`` child process on 127.0.0.1, in its own process group."""
+    """One ``toxiproxy-server`` child process on 127.0.0.1, in its own process group.
 
-    def __init__(self, port: int, log_path: str, seed: int | None = None) -> None:
+    ``keep_fds`` are handed to the process (the locks of its API and proxy
+    ports, so those stay claimed for as long as it runs)."""
+
+    def __init__(
+        self, port: int, log_path: str, seed: int | None = None, keep_fds: Sequence[int] = ()
+    ) -> None:
         self.port = port
         self.log_path = log_path
         self.seed = seed
+        self.keep_fds = tuple(keep_fds)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -241,7 +248,7 @@ class ToxiproxyServer:
         cmd = [find_binary(), "-host", "127.0.0.1", "-port", str(self.port)]
         if self.seed is not None:
             cmd += ["-seed", str(self.seed)]
-        self.proc = spawn_group(cmd, self.log_path)
+        self.proc = spawn(cmd, self.log_path, keep_fds=self.keep_fds)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         async with ToxiproxyClient(self.api, timeout=1.0) as client:

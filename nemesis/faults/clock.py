@@ -12,7 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from nemesis.faults.base import NemesisContext, Report, agent_ids, report, server_ids
+from harness.core.fault import (
+    Fault,
+    NemesisContext,
+    Report,
+    agent_ids,
+    report,
+    server_ids,
+)
 
 MIN_OFFSET_S, MAX_OFFSET_S = 5.0, 60.0
 STROBE_PERIOD_S = 0.1
@@ -36,8 +43,9 @@ async def reset_clocks(ctx: NemesisContext, nodes: list[str]) -> None:
         await ctx.backend.set_clock(node, 0.0, 1.0)
 
 
-class ClockBump:
+class ClockBump(Fault):
     name = "clock-bump"
+    family = "clock"
 
     def __init__(self) -> None:
         self._nodes: list[str] = []
@@ -55,8 +63,9 @@ class ClockBump:
         return report(nodes=nodes, offsets=dict.fromkeys(nodes, 0.0))
 
 
-class ClockStrobe:
+class ClockStrobe(Fault):
     name = "clock-strobe"
+    family = "clock"
 
     def __init__(self) -> None:
         self._nodes: list[str] = []

@@ -4,14 +4,15 @@ Unlike a Toxiproxy partition, which cuts chosen links, an isolated node has
 no network at all but its own loopback: clients, agents and the other
 servers all lose it, and its own outgoing connections fail too. Healing
 reconnects it at its old address. Only a backend offering
-:class:`harness.infra.backends.base.Isolating` (the Docker backend) can do this;
-elsewhere the fault reports itself skipped with the reason, and does nothing.
+:class:`harness.infra.backends.base.Isolating` (the Docker backend) can do this:
+the faults need ``isolation``, so the runner schedules them nowhere else (called
+on another backend anyway, they report themselves skipped and do nothing).
 """
 
 from __future__ import annotations
 
-from harness.infra.backends.base import Isolating
-from nemesis.faults.base import (
+from harness.core.fault import (
+    Fault,
     NemesisContext,
     Report,
     agency_leader,
@@ -19,6 +20,7 @@ from nemesis.faults.base import (
     server_leader,
     skipped,
 )
+from harness.infra.backends.base import Isolating
 
 
 def isolating(ctx: NemesisContext) -> Isolating | None:
@@ -27,10 +29,13 @@ def isolating(ctx: NemesisContext) -> Isolating | None:
     return backend if isinstance(backend, Isolating) else None
 
 
-class Isolate:
+class Isolate(Fault):
     """Base of the isolation faults: ``choose`` picks the victim (None: nothing to isolate)."""
 
     name = "isolate"
+    # a node cut from everything: a partition, as the promise table sees it
+    family = "partition"
+    needs = frozenset({"isolation", "leader"})
 
     def __init__(self) -> None:
         self._isolated: str | None = None

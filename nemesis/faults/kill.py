@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from nemesis.faults.base import (
+from harness.core.fault import (
+    Fault,
     NemesisContext,
     Report,
     agency_leader,
@@ -13,10 +14,11 @@ from nemesis.faults.base import (
 )
 
 
-class Kill:
+class Kill(Fault):
     """Base of the kill faults: ``choose`` picks the victim (None: nothing to kill)."""
 
     name = "kill"
+    family = "kill"
 
     def __init__(self) -> None:
         self._killed: str | None = None
@@ -44,6 +46,7 @@ class Kill:
 
 class KillLeader(Kill):
     name = "kill-leader"
+    needs = frozenset({"leader"})
 
     async def choose(self, ctx: NemesisContext) -> str | None:
         return await server_leader(ctx)
@@ -60,6 +63,7 @@ class KillRandom(Kill):
 
 class KillAgencyLeader(Kill):
     name = "kill-agency-leader"
+    needs = frozenset({"leader"})
 
     async def choose(self, ctx: NemesisContext) -> str | None:
         return await agency_leader(ctx)

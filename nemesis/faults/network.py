@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nemesis.faults.base import LinkKey, NemesisContext, Report, report
+from harness.core.fault import Fault, LinkKey, NemesisContext, Report, report
 
 MIN_LATENCY_MS, MAX_LATENCY_MS = 50, 300
 
@@ -11,10 +11,12 @@ def all_links(ctx: NemesisContext) -> list[LinkKey]:
     return sorted((lk.src, lk.dst) for lk in ctx.backend.net.links())
 
 
-class SlowNetwork:
+class SlowNetwork(Fault):
     """Every link (clients included) gets 50-300 ms of latency each way, plus jitter."""
 
     name = "slow-network"
+    family = "network"
+    needs = frozenset({"proxies"})
 
     def __init__(self) -> None:
         self._links: list[LinkKey] = []
@@ -33,11 +35,13 @@ class SlowNetwork:
         return report(links=links)
 
 
-class FlakyNetwork:
+class FlakyNetwork(Fault):
     """About a third of the links (at least one) either reset their connections after a
     random delay (``reset_peer``) or close them after a random byte count (``limit_data``)."""
 
     name = "flaky-network"
+    family = "network"
+    needs = frozenset({"proxies"})
 
     def __init__(self) -> None:
         self._links: list[LinkKey] = []

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from harness.infra.backends.base import CLIENT
-from nemesis.faults.base import (
+from harness.core.fault import (
+    Fault,
     LinkKey,
     NemesisContext,
     Report,
@@ -21,6 +21,7 @@ from nemesis.faults.base import (
     server_leader,
     skipped,
 )
+from harness.infra.backends.base import CLIENT
 
 
 def links_between(
@@ -57,10 +58,12 @@ def majorities_ring(nodes: list[str], ctx: NemesisContext) -> tuple[list[LinkKey
     return sorted(cut), ring
 
 
-class LinkPartition:
+class LinkPartition(Fault):
     """Base of every partition: ``plan`` picks the links; inject cuts, heal restores them."""
 
     name = "partition"
+    family = "partition"
+    needs = frozenset({"proxies"})
 
     def __init__(self) -> None:
         self._cut: list[LinkKey] = []
@@ -87,6 +90,7 @@ class PartitionLeader(LinkPartition):
     """The server leader cut from every agent and every other server; clients still reach it."""
 
     name = "partition-leader"
+    needs = frozenset({"proxies", "leader"})
 
     async def plan(self, ctx: NemesisContext) -> Report:
         leader = await server_leader(ctx)
@@ -101,6 +105,7 @@ class PartitionClientLeader(LinkPartition):
     """Clients cut from the server leader; the cluster itself is intact."""
 
     name = "partition-client-leader"
+    needs = frozenset({"proxies", "leader"})
 
     async def plan(self, ctx: NemesisContext) -> Report:
         leader = await server_leader(ctx)

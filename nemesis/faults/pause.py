@@ -6,7 +6,8 @@ A paused node keeps its sockets open but answers nothing: the classic
 
 from __future__ import annotations
 
-from nemesis.faults.base import (
+from harness.core.fault import (
+    Fault,
     NemesisContext,
     Report,
     agency_leader,
@@ -16,10 +17,11 @@ from nemesis.faults.base import (
 )
 
 
-class Pause:
+class Pause(Fault):
     """Base of the pause faults: ``choose`` picks the victim (None: nothing to pause)."""
 
     name = "pause"
+    family = "pause"
 
     def __init__(self) -> None:
         self._paused: str | None = None
@@ -45,6 +47,7 @@ class Pause:
 
 class PauseLeader(Pause):
     name = "pause-leader"
+    needs = frozenset({"leader"})
 
     async def choose(self, ctx: NemesisContext) -> str | None:
         return await server_leader(ctx)
@@ -52,6 +55,7 @@ class PauseLeader(Pause):
 
 class PauseAgencyLeader(Pause):
     name = "pause-agency-leader"
+    needs = frozenset({"leader"})
 
     async def choose(self, ctx: NemesisContext) -> str | None:
         return await agency_leader(ctx)

@@ -1,19 +1,24 @@
-"""Real agent processes for integration tests: start, kill, restart, query.
+"""Real agent processes for integration tests, on the harness's own local backend.
 
-Agents reach each other either directly or (``relayed=True``) through one
-:class:`Relay` per directed link, so a test can isolate an agent.
-Per-agent local state is read with ``GET /_api/agency_priv/state?path=``.
+:class:`AgencyCluster` is a view of the agents of a started
+:class:`~harness.infra.backends.blocking.BlockingBackend`: process control
+(kill -9, graceful stop, restart on the same data, pause) goes through the
+backend, link cuts through its Toxiproxy network (start with
+``proxied=True``; every agent-to-agent link has its own proxy), and the
+queries are plain HTTP to the agents' own addresses. Per-agent local state
+is read with ``GET /_api/agency_priv/state?path=``.
 """
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.infra import procs
-from tests.agency.relay import Relay
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.blocking import BlockingBackend
+from harness.infra.probe import http_json
 
 FAST = {
     "heartbeat-interval": "0.1",
@@ -21,113 +26,138 @@ FAST = {
     "election-timeout-max": "1.0",
     "log-level": "INFO",
 }
+START_TIMEOUT = 30.0
+
+
+def start_agency(
+    root: Path, size: int = 3, flags: dict[str, str] | None = None, proxied: bool = False
+) -> AgencyCluster:
+    """``size`` agents (no servers) with fast Raft timings, started and answering.
+
+    On failure everything started is torn down and the error raised."""
+    backend = BlockingBackend()
+    spec = ClusterSpec(
+        agents=size,
+        servers=0,
+        proxied=proxied,
+        agency_flags={**FAST, **(flags or {})},
+        state_dir=str(root),
+        start_timeout=START_TIMEOUT,
+    )
+    try:
+        backend.start(spec)
+    except BaseException:
+        backend.close()
+        raise
+    return AgencyCluster(backend)
+
+
+def holds(check: Callable[[], bool], seconds: float, what: str, every: float = 0.05) -> None:
+    """Assert that ``check()`` stays true for ``seconds`` (polled; fails at the first miss)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert check(), f"{what} stopped holding"
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(every)
+
+
+def eventually(check: Callable[[], Any], limit: float, what: str, every: float = 0.05) -> Any:
+    """Poll ``check()`` until it returns something truthy; that value."""
+    deadline = time.monotonic() + limit
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {limit:g} s (last: {value!r})")
+        time.sleep(every)
 
 
 class AgencyCluster:
-    def __init__(
-        self,
-        root: Path,
-        size: int = 3,
-        flags: dict[str, str] | None = None,
-        relayed: bool = False,
-    ) -> None:
-        self.root = root
-        self.ids = [f"a{i + 1}" for i in range(size)]
-        self.flags = {**FAST, **(flags or {})}
-        taken: set[int] = set()
-        self.ports = {i: procs.free_port(taken) for i in self.ids}
-        self.relays: dict[tuple[str, str], Relay] = {}
-        if relayed:
-            for src in self.ids:
-                for dst in self.ids:
-                    if src != dst:
-                        self.relays[(src, dst)] = Relay(self.ports[dst], taken)
-        self.pids: dict[str, int] = {}
+    """The agents of a started local cluster."""
+
+    def __init__(self, backend: BlockingBackend) -> None:
+        self.backend = backend
+        self.ids = backend.ids("agent")
 
     def url(self, ident: str) -> str:
-        return f"http://127.0.0.1:{self.ports[ident]}"
+        return self.backend.node(ident).direct_url
+
+    def address(self, ident: str) -> tuple[str, int]:
+        """(host, port) the agent listens on."""
+        host, port = self.url(ident).removeprefix("http://").rsplit(":", 1)
+        return host, int(port)
 
     def log_path(self, ident: str) -> str:
-        return str(self.root / ident / "node.log")
+        return self.backend.node(ident).log_path
 
-    def _peer_url(self, src: str, dst: str) -> str:
-        relay = self.relays.get((src, dst))
-        return f"http://127.0.0.1:{relay.port}" if relay else self.url(dst)
+    def data_dir(self, ident: str) -> str:
+        return self.backend.node(ident).data_dir
 
     # -------------------------------------------------------------- processes
     def start(self, ident: str) -> None:
-        peers = {p: self._peer_url(ident, p) for p in self.ids if p != ident}
-        data_dir = str(self.root / ident / "data")
-        cmd = procs.agent_command(ident, self.ports[ident], peers, data_dir, self.flags)
-        self.pids[ident] = procs.spawn(cmd, self.log_path(ident))
-        self.wait_answering(ident)
+        """Start a stopped or killed agent on its data; returns once it answers."""
+        self.backend.start_node(ident)
 
     def start_all(self) -> None:
-        for ident in self.ids:
-            peers = {p: self._peer_url(ident, p) for p in self.ids if p != ident}
-            data_dir = str(self.root / ident / "data")
-            cmd = procs.agent_command(ident, self.ports[ident], peers, data_dir, self.flags)
-            self.pids[ident] = procs.spawn(cmd, self.log_path(ident))
-        for ident in self.ids:
-            self.wait_answering(ident)
-
-    def wait_answering(self, ident: str, limit: float = 20.0) -> None:
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if not procs.alive(self.pids[ident]):
-                raise AssertionError(f"{ident} died: {procs.tail(self.log_path(ident), 10)}")
-            if self.config(ident) is not None:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{ident} does not answer: {procs.tail(self.log_path(ident), 10)}")
+        """Start every agent that is not running, together."""
+        self.backend.start_nodes([i for i in self.ids if not self.backend.is_running(i)])
 
     def kill9(self, ident: str) -> None:
-        procs.kill9(self.pids.pop(ident))
+        self.backend.kill(ident)
 
     def stop(self, ident: str) -> None:
-        assert procs.stop(self.pids.pop(ident))
+        self.backend.stop(ident)
+        assert not self.backend.is_running(ident)
+
+    def pause(self, ident: str) -> None:
+        self.backend.pause(ident)
+
+    def resume(self, ident: str) -> None:
+        self.backend.resume(ident)
 
     def close(self) -> None:
-        for pid in self.pids.values():
-            procs.stop(pid, grace=3.0)
-        self.pids.clear()
-        for relay in self.relays.values():
-            relay.close()
+        self.backend.close()
 
     def alive(self) -> list[str]:
-        return [i for i, pid in self.pids.items() if procs.alive(pid)]
+        """The agents whose processes run (paused ones included)."""
+        return [i for i in self.ids if self.backend.is_running(i)]
 
     # ---------------------------------------------------------------- network
     def isolate(self, ident: str) -> None:
-        for (src, dst), relay in self.relays.items():
-            if ident in (src, dst):
-                relay.cut()
+        """Cut every link between ``ident`` and the other nodes, both directions."""
+        self.backend.isolate([ident])
 
     def heal(self) -> None:
-        for relay in self.relays.values():
-            relay.heal()
+        self.backend.heal()
 
     # ---------------------------------------------------------------- queries
     def config(self, ident: str) -> dict[str, Any] | None:
-        status, body = procs.http_json(self.url(ident) + "/_api/agency/config", time_limit=5.0)
+        status, body = http_json(self.url(ident) + "/_api/agency/config", time_limit=5.0)
         return body if status == 200 and isinstance(body, dict) else None
+
+    def cfg(self, ident: str) -> dict[str, Any]:
+        """The agent's config, which it must answer."""
+        config = self.config(ident)
+        assert config is not None, f"{ident} does not answer /_api/agency/config"
+        return config
 
     def leader(self, limit: float = 15.0, among: list[str] | None = None) -> str:
         """The id of the agent that is leader and recognised by a majority of ``among``."""
-        among = among or self.alive()
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
-            views = {i: self.config(i) for i in among}
+            views = {i: self.config(i) for i in (among or self.alive())}
             leaders = [i for i, c in views.items() if c and c.get("role") == "LEADER"]
             for cand in leaders:
                 agree = [i for i, c in views.items() if c and c.get("leaderId") == cand]
                 if len(agree) >= len(self.ids) // 2 + 1:
                     return cand
             time.sleep(0.05)
-        raise AssertionError(f"no leader among {among} within {limit}s")
+        raise AssertionError(f"no leader among {among or self.alive()} within {limit}s")
 
     def write(self, ident: str, txns: list[Any], limit: float = 10.0) -> tuple[int, Any]:
-        return procs.http_json(self.url(ident) + "/_api/agency/write", txns, time_limit=limit)
+        return http_json(self.url(ident) + "/_api/agency/write", txns, time_limit=limit)
 
     def write_via_leader(self, txns: list[Any], limit: float = 20.0) -> tuple[str, Any]:
         """Write through whichever agent leads, retrying across a (spurious) election.
@@ -145,10 +175,10 @@ class AgencyCluster:
             time.sleep(0.05)
 
     def read(self, ident: str, queries: list[list[str]]) -> tuple[int, Any]:
-        return procs.http_json(self.url(ident) + "/_api/agency/read", queries, time_limit=10.0)
+        return http_json(self.url(ident) + "/_api/agency/read", queries, time_limit=10.0)
 
     def local(self, ident: str, path: str) -> dict[str, Any]:
-        status, body = procs.http_json(
+        status, body = http_json(
             self.url(ident) + f"/_api/agency_priv/state?path={path}", time_limit=5.0
         )
         assert status == 200, (ident, status, body)
@@ -164,7 +194,3 @@ class AgencyCluster:
                 return
             time.sleep(0.05)
         raise AssertionError(f"{ident}: {path} is {last!r}, expected {value!r}")
-
-
-def data_exists(root: Path, ident: str) -> bool:
-    return os.path.exists(root / ident / "data" / "raft.sqlite")

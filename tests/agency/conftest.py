@@ -1,4 +1,4 @@
-"""Fixtures: a factory of real agent clusters, all stopped at the end of the test."""
+"""Fixtures: a factory of real agent clusters (local backend), all torn down at the end."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.agency.agents import AgencyCluster
+from tests.agency.agents import AgencyCluster, start_agency
 
 
 @pytest.fixture
 def agency(tmp_path: Path) -> Iterator[Callable[..., AgencyCluster]]:
+    """``agency(size=3, flags=None, proxied=False)``: a started agency."""
     made: list[AgencyCluster] = []
 
     def make(**kwargs: Any) -> AgencyCluster:
-        cluster = AgencyCluster(tmp_path / f"agency{len(made)}", **kwargs)
+        cluster = start_agency(tmp_path / f"agency{len(made)}", **kwargs)
         made.append(cluster)
-        cluster.start_all()
         return cluster
 
     try:

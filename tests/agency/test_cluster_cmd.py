@@ -13,6 +13,7 @@ import pytest
 
 from harness.infra import procs
 from harness.infra.backends.ports import LOCK_DIR
+from harness.infra.probe import http_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -36,6 +37,8 @@ def test_up_status_down_leaves_nothing_running(tmp_path: Path) -> None:
         assert out["backend"] == "local" and out["servers"] == []
         assert [a["id"] for a in out["agents"]] == ["a1", "a2", "a3"]
         pids = [a["pid"] for a in out["agents"]]
+        recorded = json.loads((tmp_path / "cluster" / "cluster.json").read_text())
+        pids.append(recorded["toxiproxy"]["pid"])  # every agent link runs through Toxiproxy
         assert all(procs.alive(p) for p in pids)
 
         again = _afcheck("up", "--agents", "3", "--state-dir", state)
@@ -49,7 +52,7 @@ def test_up_status_down_leaves_nothing_running(tmp_path: Path) -> None:
         assert len(leaders) == 1 and None not in leaders
         assert sum(a["role"] == "LEADER" for a in view["agents"]) == 1
 
-        code, body = procs.http_json(out["agents"][0]["url"] + "/_api/agency/config")
+        code, body = http_json(out["agents"][0]["url"] + "/_api/agency/config")
         assert code == 200 and body["configuration"]["agency size"] == 3
     finally:
         down = _afcheck("down", "--state-dir", state)

@@ -1,8 +1,10 @@
-"""Raft logic in one process: nodes talk through an in-memory transport that can cut links."""
+"""Raft in one process: async drivers over an in-memory transport that can cut links,
+and the pure core fed messages by hand (the simulator covers the randomized rest)."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,20 @@ import pytest
 
 from cluster.agency.log_store import LogEntry, LogStore, Snapshot
 from cluster.agency.raft import RaftNode
-from cluster.agency.raft_log import RaftLog
+from cluster.agency.raft_core import RaftCore
+from cluster.agency.raft_core_log import CoreLog
+from cluster.agency.raft_core_msgs import (
+    APP,
+    LEADER,
+    PREVOTE,
+    VOTE,
+    VOTE_RESP,
+    CoreConfig,
+    HardState,
+    Message,
+    ReadState,
+    RecoveredState,
+)
 from cluster.agency.raft_types import (
     RPC_APPEND_ENTRIES,
     RPC_REQUEST_VOTE,
@@ -108,10 +123,16 @@ async def wait_leader(nodes: dict[str, RaftNode], among: list[str] | None = None
     raise AssertionError("no single leader")
 
 
+def _close(node: RaftNode) -> None:
+    disk = node._disk
+    assert isinstance(disk, LogStore)
+    disk.close()
+
+
 async def stop_all(nodes: dict[str, RaftNode]) -> None:
     for node in nodes.values():
         await node.stop()
-        node._disk.close()
+        _close(node)
 
 
 def test_single_node_commits_alone(tmp_path: Path) -> None:
@@ -154,7 +175,7 @@ def test_three_nodes_replicate_in_order_and_survive_restart(tmp_path: Path) -> N
         again = build(tmp_path, 3, net2)
         assert all(n.last_index >= 51 for n in again.values())
         for ident in again:
-            again[ident]._disk.close()
+            _close(again[ident])
 
     asyncio.run(body())
 
@@ -239,52 +260,139 @@ def _e(index: int, term: int) -> LogEntry:
     return LogEntry(index, term, {"v": f"{index}@{term}"})
 
 
-def test_merge_truncates_conflicting_suffix_durably(tmp_path: Path) -> None:
-    disk = LogStore(str(tmp_path))
-    log = RaftLog(disk, None, [])
-    log.append([_e(1, 1), _e(2, 1), _e(3, 2), _e(4, 2)])
+def test_merge_truncates_conflicting_suffix_and_marks_it_unstable() -> None:
+    log = CoreLog(None, [_e(1, 1), _e(2, 1), _e(3, 2), _e(4, 2)])
+    assert log.stable == 4 and log.unstable() == []
     # prev mismatch: the leader is told where the conflicting term starts
-    res = log.merge(4, 3, [], commit_index=1)
+    res = log.merge(4, 3, (), commit_index=1)
     assert not res.success and res.conflict_index == 3
-    res = log.merge(2, 1, [_e(3, 3)], commit_index=1)
+    res = log.merge(2, 1, (_e(3, 3),), commit_index=1)
     assert res.success and res.match_index == 3
     assert [(e.index, e.term) for e in log.entries] == [(1, 1), (2, 1), (3, 3)]
+    assert log.stable == 2 and log.unstable() == [_e(3, 3)]  # rewritten from 3 on
     # a stale, shorter request does not truncate matching entries
-    assert log.merge(1, 1, [_e(2, 1)], commit_index=1).success
+    assert log.merge(1, 1, (_e(2, 1),), commit_index=1).success
     assert log.last_index == 3
     with pytest.raises(ValueError):
-        log.merge(0, 0, [_e(1, 9)], commit_index=2)
+        log.merge(0, 0, (_e(1, 9),), commit_index=2)
     with pytest.raises(ValueError):
-        log.merge(1, 1, [_e(5, 3)], commit_index=1)
-    disk.close()
-    reopened = LogStore(str(tmp_path))
-    rec = reopened.load()
-    assert [(e.index, e.term) for e in rec.entries] == [(1, 1), (2, 1), (3, 3)]
-    with pytest.raises(OSError, match="in use"):
-        LogStore(str(tmp_path))  # one agent per data directory
-    reopened.close()
+        log.merge(1, 1, (_e(5, 3),), commit_index=1)
 
 
-def test_log_store_round_trip_with_snapshot(tmp_path: Path) -> None:
+def test_log_store_persist_replaces_suffix_and_round_trips(tmp_path: Path) -> None:
     disk = LogStore(str(tmp_path))
-    disk.save_hard_state(7, "n2")
-    log = RaftLog(disk, None, [])
-    log.append([_e(i, 1) for i in range(1, 11)])
-    log.compact(6, {"applied": [1, 2, 3]})
-    assert log.snapshot_index == 6 and log.term_at(6) == 1 and log.term_at(5) is None
+    disk.persist(HardState(7, "n2"), [_e(i, 1) for i in range(1, 11)])
+    disk.persist(None, [_e(9, 2)])  # replaces 9 and 10
+    disk.save_snapshot(Snapshot(6, 1, {"applied": [1, 2, 3]}))
     disk.close()
     disk = LogStore(str(tmp_path))
     rec = disk.load()
+    with pytest.raises(OSError, match="in use"):
+        LogStore(str(tmp_path))  # one agent per data directory
     disk.close()
     assert (rec.term, rec.voted_for) == (7, "n2")
     assert rec.snapshot == Snapshot(6, 1, {"applied": [1, 2, 3]})
-    assert [e.index for e in rec.entries] == [7, 8, 9, 10]
+    assert [(e.index, e.term) for e in rec.entries] == [(7, 1), (8, 1), (9, 2)]
     # installing a newer snapshot that disagrees discards the whole log
-    disk2 = LogStore(str(tmp_path))
-    log2 = RaftLog(disk2, rec.snapshot, rec.entries)
-    log2.install(Snapshot(12, 4, {"applied": []}))
-    assert log2.entries == [] and log2.last_index == 12
-    disk2.close()
-    disk3 = LogStore(str(tmp_path))
-    assert disk3.load().entries == []
-    disk3.close()
+    log = CoreLog(rec.snapshot, rec.entries)
+    assert not log.install(Snapshot(12, 4, {"applied": []}))
+    assert log.entries == [] and log.last_index == 12 and log.stable == 12
+    disk = LogStore(str(tmp_path))
+    disk.save_snapshot(Snapshot(12, 4, {"applied": []}), discard_log=True)
+    disk.close()
+    disk = LogStore(str(tmp_path))
+    assert disk.load().entries == []
+    disk.close()
+
+
+# ------------------------------------------------------------------ the pure core
+def _core(ident: str, ids: list[str], rec: RecoveredState | None = None, **kw: Any) -> RaftCore:
+    cfg = CoreConfig(
+        ident,
+        tuple(i for i in ids if i != ident),
+        heartbeat_ticks=1,
+        election_ticks_min=3,
+        election_ticks_max=3,
+        **kw,
+    )
+    return RaftCore(cfg, rec or RecoveredState(), random.Random(0))
+
+
+def _drain(core: RaftCore) -> list[Message]:
+    """Do what Ready asks (nothing to persist or apply here); return the messages."""
+    out: list[Message] = []
+    while core.has_ready():
+        rd = core.ready()
+        out += rd.messages
+        core.advance(rd)
+    return out
+
+
+def _elect(ids: list[str]) -> dict[str, RaftCore]:
+    """Deliver every message at once until quiet; n1 times out first."""
+    cores = {i: _core(i, ids) for i in ids}
+    for _ in range(3):
+        cores["n1"].tick()
+    inbox = _drain(cores["n1"])
+    while inbox:
+        m = inbox.pop(0)
+        cores[m.dst].step(m)
+        inbox += _drain(cores[m.dst])
+    return cores
+
+
+def test_core_elects_with_pre_vote_and_replicates_the_noop() -> None:
+    cores = _elect(["n1", "n2", "n3"])
+    assert cores["n1"].role == LEADER and cores["n1"].term == 1
+    assert all(c.term == 1 and c.log.last_index == 1 for c in cores.values())
+    assert cores["n1"].commit == 1 and cores["n1"].lead_index == 1
+
+
+def test_core_ready_carries_vote_before_the_reply_and_entries_before_commit() -> None:
+    core = _core("n2", ["n1", "n2", "n3"])
+    core.step(Message(VOTE, "n1", "n2", 1, index=0, log_term=0))
+    rd = core.ready()
+    assert rd.hard_state == HardState(1, "n1")  # persisted before the grant leaves
+    assert [(m.kind, m.reject) for m in rd.messages] == [(VOTE_RESP, False)]
+    core.advance(rd)
+    core.step(Message(APP, "n1", "n2", 1, 0, 0, (_e(1, 1),), commit=1))
+    rd = core.ready()
+    assert rd.entries == [_e(1, 1)] and rd.committed == []  # not applied before it is stable
+    core.advance(rd)
+    assert core.ready().committed == [_e(1, 1)]
+
+
+def test_core_pre_vote_does_not_bump_terms_and_stale_logs_lose_votes() -> None:
+    ids = ["n1", "n2", "n3"]
+    voter = _core("n2", ids, RecoveredState(2, None, None, [_e(1, 2)]))
+    voter.step(Message(PREVOTE, "n1", "n2", 3, index=0, log_term=0))
+    assert voter.term == 2 and _drain(voter)[0].reject  # stale log: no pre-vote, no new term
+    voter.step(Message(VOTE, "n1", "n2", 3, index=0, log_term=0))
+    assert voter.term == 3 and voter.vote is None and _drain(voter)[-1].reject
+    stale = RecoveredState(2, None, None, [_e(1, 2)])
+    broken = _core("n2", ids, stale, unsafe_grant_vote_without_log_check=True)
+    broken.step(Message(VOTE, "n1", "n2", 3, index=0, log_term=0))
+    assert broken.vote == "n1"  # the deliberately broken core the simulator must catch
+
+
+def test_core_read_index_needs_a_majority_round() -> None:
+    cores = _elect(["n1", "n2", "n3"])
+    leader = cores["n1"]
+    assert leader.read_index(42)
+    out = _drain(leader)
+    assert not leader.ready().read_states  # not before a follower confirms the round
+    reply = [m for m in out if m.dst == "n2"][0]
+    cores["n2"].step(reply)
+    for m in _drain(cores["n2"]):
+        leader.step(m)
+    assert leader.ready().read_states == [ReadState(42, leader.commit)]
+    assert not cores["n2"].read_index(1)  # followers do not serve them
+
+
+def test_core_check_quorum_steps_down_a_cut_off_leader() -> None:
+    cores = _elect(["n1", "n2", "n3"])
+    leader = cores["n1"]
+    for _ in range(10):
+        leader.tick()
+    rd = leader.ready()
+    assert leader.role != LEADER and rd.stepped_down

@@ -54,7 +54,8 @@ def test_delete_removes_node_and_keeps_parents(d: Driver) -> None:
         (None, {"op": "increment"}, 1),
         (5, {"op": "increment"}, 6),
         (5, {"op": "increment", "step": 10}, 15),
-        (1.5, {"op": "increment", "step": 1}, 2.5),
+        (1.5, {"op": "increment", "step": 1}, 2),
+        (1, {"op": "increment", "step": 2.9}, 3),
         ("text", {"op": "increment"}, 1),
         (True, {"op": "increment"}, 1),
         (None, {"op": "decrement"}, -1),
@@ -200,7 +201,9 @@ def test_read_overlapping_paths_and_root(d: Driver) -> None:
     d.one({"/a/b": 1, "/a/c": 2, "/d": 3})
     assert d.store.read([["/a/b", "/a"]]) == [{"a": {"b": 1, "c": 2}}]
     assert d.store.read([["/"]]) == [{"a": {"b": 1, "c": 2}, "d": 3}]
-    assert d.store.read([["/a/b/deeper"]]) == [{}]
+    # the existing part of the path, down to the leaf it runs into
+    assert d.store.read([["/a/b/deeper"]]) == [{"a": {"b": {}}}]
+    assert d.store.read([["/x/y"]]) == [{}]
 
 
 def test_read_results_are_copies(d: Driver) -> None:
@@ -369,14 +372,6 @@ def test_snapshot_round_trip(d: Driver) -> None:
             "version": 1,
             "applied_index": -1,
             "tree": {},
-            "ttls": [],
-            "observers": [],
-            "client_ids": [],
-        },
-        {
-            "version": 1,
-            "applied_index": 0,
-            "tree": [],
             "ttls": [],
             "observers": [],
             "client_ids": [],

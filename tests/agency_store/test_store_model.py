@@ -57,10 +57,11 @@ class Model:
         if not isinstance(cond, dict):
             cond = {"old": cond}
         ok = True
+        node = value if found else {}  # ArangoDB compares a missing node as {}
         if "old" in cond:
-            ok = ok and found and self.same(value, cond["old"])
+            ok = ok and self.same(node, cond["old"])
         if "oldNot" in cond:
-            ok = ok and not (found and self.same(value, cond["oldNot"]))
+            ok = ok and not self.same(node, cond["oldNot"])
         if "oldEmpty" in cond:
             ok = ok and (not found) == cond["oldEmpty"]
         if "isArray" in cond:
@@ -96,8 +97,8 @@ class Model:
     def transact(self, updates: dict[str, Any], pre: dict[str, Any]) -> bool:
         if not all(self.holds(p, c) for p, c in pre.items()):
             return False
-        for path, spec in updates.items():
-            self.update(path, spec)
+        for path in sorted(updates):  # ArangoDB applies updates in path order
+            self.update(path, updates[path])
         return True
 
 

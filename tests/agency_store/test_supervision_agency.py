@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from harness.infra import procs
-from tests.agency.agents import AgencyCluster
+from harness.infra.probe import http_json
+from tests.agency.agents import AgencyCluster, holds, start_agency
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -28,9 +28,8 @@ LEADER = f"{P}/Plan/AsyncReplication/Leader"
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[AgencyCluster]:
-    c = AgencyCluster(tmp_path / "agency", size=3)
+    c = start_agency(tmp_path / "agency", size=3)
     try:
-        c.start_all()
         yield c
     finally:
         c.close()
@@ -50,9 +49,7 @@ class Servers:
     def write(self, txns: list[Any]) -> tuple[int, Any]:
         status, body = 0, None
         for ident in self.c.alive():
-            status, body = procs.http_json(
-                self.c.url(ident) + "/_api/agency/write", txns, time_limit=2.0
-            )
+            status, body = http_json(self.c.url(ident) + "/_api/agency/write", txns, time_limit=2.0)
             if status in (200, 412):
                 return status, body
         return status, body
@@ -153,8 +150,7 @@ def test_failover_across_an_agency_leader_kill(cluster: AgencyCluster) -> None:
         c.kill9(agency_leader)
         new_leader = c.leader(among=c.alive(), limit=20)
         assert new_leader != agency_leader
-        time.sleep(1.0)
-        assert statuses(c) == all_good
+        holds(lambda: statuses(c) == all_good, 1.0, "every server GOOD for the new leader")
 
         servers.silent.add("s1")
         wait_for(lambda: read(c, LEADER) == "s3", 30, "failover to s3")

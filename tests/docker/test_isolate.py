@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from harness.cli.registry import FAULTS
 from harness.core import observe
+from harness.core.fault import NemesisContext
+from harness.core.recovery import heal_everything
 from harness.infra.backends.docker import TOXIPROXY_API_PORT, DockerBackend
-from nemesis.faults.base import NemesisContext, heal_all
 from nemesis.faults.isolate import IsolateAgencyLeader, IsolateLeader
-from nemesis.registry import FAULTS, NEEDS_ISOLATION
 from tests.docker.conftest import RunCluster
 from tests.docker.probes import exec_in, inspect, status, until, version_url
 
@@ -29,7 +30,7 @@ PROBE = (
 
 
 def _ctx(backend: Any) -> NemesisContext:
-    return NemesisContext(backend=backend, rng=random.Random(1), log=lambda _event: None)
+    return NemesisContext(backend=backend, rng=random.Random(1))
 
 
 class _NoIsolationBackend:
@@ -45,10 +46,10 @@ class _NoIsolationBackend:
         raise AttributeError(item)
 
 
-def test_isolation_faults_are_registered() -> None:
-    assert {"isolate-leader", "isolate-agency-leader"} <= set(FAULTS) and NEEDS_ISOLATION <= set(
-        FAULTS
-    )
+def test_isolation_faults_are_registered_as_needing_isolation() -> None:
+    assert {"isolate-leader", "isolate-agency-leader"} <= set(FAULTS)
+    needing = {name for name, cls in FAULTS.items() if "isolation" in cls.needs}
+    assert needing == {"isolate-leader", "isolate-agency-leader"}
 
 
 @pytest.mark.parametrize("fault", [IsolateLeader, IsolateAgencyLeader])
@@ -109,11 +110,11 @@ def test_isolate_leader_cuts_the_container_off_and_heal_reconnects_it(
 
 @pytest.mark.docker
 @pytest.mark.integration
-def test_heal_all_reconnects_an_isolated_node(run_cluster: RunCluster) -> None:
+def test_heal_everything_reconnects_an_isolated_node(run_cluster: RunCluster) -> None:
     async def scenario(backend: DockerBackend) -> None:
         await backend.disconnect("a3")
         assert await status(version_url(backend, "a3"), wait=1.0) is None
-        await heal_all(_ctx(backend))
+        assert await heal_everything(backend) == []
         assert backend.is_connected("a3")
         assert await until(lambda: _answers(version_url(backend, "a3")), within=20)
 
@@ -121,9 +122,10 @@ def test_heal_all_reconnects_an_isolated_node(run_cluster: RunCluster) -> None:
 
 
 async def _answers(url: str) -> bool:
-    return await status(url, wait=1.0) == 200
+    code = await status(url, wait=1.0)
+    return code == 200
 
 
 async def _one_leader(backend: DockerBackend) -> bool:
     roles = await observe.server_roles(backend)
-    return sum(r["role"] == "leader" for r in roles) == 1
+    return sum(1 for r in roles if r["role"] == "leader") == 1

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.core.runner import RunConfig, RunResult, run_test
-from harness.infra.backends.base import Backend
+from harness.cli.registry import REGISTRY
+from harness.core.runner import RunResult, run_test
+from harness.core.test import Test
+from harness.infra.backends.base import Backend, ClusterSpec
 from harness.infra.backends.docker import DockerBackend
-from workloads.registry import make_workload
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -27,24 +28,25 @@ SEED = 4242
 
 
 def _run(backend_name: str, store: Path, backend: Backend | None = None) -> RunResult:
-    config = RunConfig(
-        workload="set",
+    test = Test(
+        workload=REGISTRY.workload("set"),
+        seed=SEED,
         nemesis="partition-leader",
+        faults=REGISTRY.faults_for("partition-leader"),
         backend=backend_name,
+        cluster=ClusterSpec(agents=3, servers=2),
         time_limit=15.0,
         healthy_s=4.0,
         fault_s=6.0,
         concurrency=4,
         rate=30.0,
-        seed=SEED,
-        servers=2,
         store=str(store),
-        test_name=f"same-shape-{backend_name}",
+        name=f"same-shape-{backend_name}",
     )
 
     async def go() -> RunResult:
         async with asyncio.timeout(RUN_LIMIT):
-            return await run_test(config, make_workload("set"), backend=backend)
+            return await run_test(test, backend=backend)
 
     return asyncio.run(go())
 

@@ -17,7 +17,8 @@ import pytest
 
 from cluster.common.clock import Skew
 from harness.infra.backends.base import Backend, ClusterSpec, Node
-from harness.infra.backends.local import LocalBackend, NodeStartError
+from harness.infra.backends.local import LocalBackend
+from harness.infra.backends.node_table import NodeStartError
 
 pytestmark = pytest.mark.integration
 

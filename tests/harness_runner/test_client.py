@@ -214,3 +214,42 @@ def test_endpoint_refresh_maps_aliases() -> None:
             await s2.stop()
 
     asyncio.run(run())
+
+
+def _believed_leader(client: ArangoClient) -> str | None:
+    return client.leader.id if client.leader is not None else None
+
+
+def test_a_silent_leader_is_suspected_and_the_next_operation_finds_the_new_one() -> None:
+    """A killed leader behind its proxy gives no answer at all (``info``): the client
+    must not send every later operation to it, but ask the other servers first."""
+    urls: dict[str, str] = {}
+    endpoints_of_s2 = {"error": False, "code": 200, "endpoints": []}
+
+    async def old_leader(request: web.Request) -> web.StreamResponse:
+        return answer(201, {"_key": "1"}, "s1")
+
+    async def new_leader(request: web.Request) -> web.StreamResponse:
+        if request.path == "/_api/cluster/endpoints":
+            return answer(200, endpoints_of_s2, "s2")
+        return answer(201, {"_key": "2"}, "s2")
+
+    async def body(client: ArangoClient, servers: dict[str, FakeServer]) -> None:
+        urls.update({k: v.url for k, v in servers.items()})
+        endpoints_of_s2["endpoints"] = [{"endpoint": urls["s2"]}, {"endpoint": urls["s1"]}]
+        first = await client.request("POST", "/_api/document/c", body={"_key": "1"})
+        assert first.outcome == "ok" and client.leader is not None and client.leader.id == "s1"
+        servers["s1"].handler = hang  # the leader dies: no answer within the request timeout
+        lost = await client.request("POST", "/_api/document/c", body={"_key": "x"})
+        assert lost.outcome == "info"
+        assert _believed_leader(client) is None
+        before = len(servers["s1"].requests)
+        found = await client.request("POST", "/_api/document/c", body={"_key": "2"})
+        assert found.outcome == "ok" and found.node == "s2" and found.attempts == 1
+        assert len(servers["s1"].requests) == before  # nothing more was sent to the dead one
+
+    asyncio.run(
+        _with_servers(
+            {"s1": old_leader, "s2": new_leader}, body, request_timeout=0.3, op_timeout=0.5
+        )
+    )

@@ -78,6 +78,8 @@ def test_register_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
         assert (run / name).is_file(), name
     test = json.loads((run / "test.json").read_text())
     assert test["seed"] == 7 and "--seed 7" in test["repeat"]
+    assert test["workload"]["name"] == "register" and test["faults"] == []
+    assert test["replay"] == f"afcheck run --replay {run}"
     assert {n["id"] for n in test["nodes"]} >= {"a1", "s1"}
     history = _jsonl(run / "history.jsonl")
     oks = [op for op in history if op["type"] == "ok"]
@@ -173,7 +175,9 @@ def test_interrupt_leaves_nothing_running(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         assert proc.returncode != 0
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while [p for p in pids if _alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert not [p for p in pids if _alive(p)]
         history = _jsonl(run / "history.jsonl")  # an analysable prefix
         assert history and all("type" in op for op in history)

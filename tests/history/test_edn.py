@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.core import edn
@@ -31,11 +31,13 @@ values = st.recursive(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values)
 def test_round_trip(value: Any) -> None:
     assert edn.loads(edn.dumps(value)) == value
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=40))
 def test_reader_never_crashes_on_junk(text: str) -> None:
     try:
@@ -75,3 +77,38 @@ def test_errors_name_the_line(text: str, line: int, truncated: bool) -> None:
         edn.loads_all(text)
     assert err.value.line == line
     assert err.value.truncated is truncated
+
+
+plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=8) | keywords,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keywords, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(keywords, plain_values, min_size=1, max_size=5), max_size=4))
+def test_fast_path_reads_what_the_streaming_reader_reads(forms: list[Any]) -> None:
+    """``iter_forms`` (JSON fast path when it can) and ``loads_all`` (streaming) agree."""
+    text = "\n".join(edn.dumps(f) for f in forms) + "\n"
+    fast = [form for _, form in edn.iter_forms(text)]
+    assert fast == edn.loads_all(text) == forms
+    assert [line for line, _ in edn.iter_forms(text)] == list(range(1, len(forms) + 1))
+
+
+def test_fast_path_takes_jepsen_lines_and_declines_the_rest() -> None:
+    line = '{:type :ok, :f :cas, :value [3 [nil 4]], :process :nemesis, :error "a, :b c"}\n'
+    assert edn._fast_forms(line) == [
+        (
+            1,
+            {
+                "type": "ok",
+                "f": "cas",
+                "value": [3, [None, 4]],
+                "process": "nemesis",
+                "error": "a, :b c",
+            },
+        )
+    ]
+    for text in ("{:a #{1}}", "{:a 1N}", "{:a \\c}", "{:a 1 :b 2}", "{1 2}", "{:a NaN}"):
+        assert edn._fast_forms(text) is None, text

@@ -47,7 +47,11 @@ ops = st.builds(
 )
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=50)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    max_examples=50,
+    deadline=None,
+)
 @given(st.lists(ops, max_size=10))
 def test_jsonl_round_trip(tmp_path: Path, history: list[Op]) -> None:
     path = tmp_path / "history.jsonl"
@@ -55,7 +59,11 @@ def test_jsonl_round_trip(tmp_path: Path, history: list[Op]) -> None:
     assert read_jsonl(path) == history
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=50)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    max_examples=50,
+    deadline=None,
+)
 @given(st.lists(ops, max_size=10))
 def test_edn_round_trip(tmp_path: Path, history: list[Op]) -> None:
     path = tmp_path / "history.edn"

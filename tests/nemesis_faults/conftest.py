@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import pytest
 
+from harness.core.fault import NemesisContext
 from harness.infra.backends.base import ClusterSpec
 from harness.infra.backends.local import LocalBackend
-from nemesis.faults.base import NemesisContext
 
 FAKE_SERVER = "tests.harness_net.fake_node"
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,10 +52,9 @@ async def cluster(
         replication="sync" if replication == "sync" else "async",
         agency_flags=dict(AGENCY_FLAGS),
     )
-    lines: list[dict[str, Any]] = []
     async with backend:
         await backend.start(spec)
-        yield NemesisContext(backend, random.Random(1), lines.append)
+        yield NemesisContext(backend, random.Random(1))
 
 
 async def eventually(
@@ -70,4 +69,18 @@ async def eventually(
             return value
         if loop.time() > deadline:
             raise AssertionError(f"{what}: not within {within:g} s")
+        await asyncio.sleep(0.2)
+
+
+async def throughout(
+    probe: Callable[[], Coroutine[Any, Any, bool]], seconds: float, what: str
+) -> None:
+    """Poll ``probe`` for ``seconds``; it must hold every time (a property that must last)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        if not await probe():
+            raise AssertionError(f"{what}: stopped holding")
+        if loop.time() > deadline:
+            return
         await asyncio.sleep(0.2)

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 
 from cluster.common.clock import Clock
+from harness.cli.registry import REGISTRY
 from harness.core import observe
-from nemesis.faults.base import NemesisContext
-from nemesis.registry import make_fault
+from harness.core.fault import NemesisContext
 
 from .conftest import cluster, eventually
 
@@ -59,7 +59,7 @@ async def new_leader_other_than(ctx: NemesisContext, old: str) -> str:
 def test_paused_agency_leader_answers_nothing_and_resumes(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path, real_servers=False) as ctx:
-            fault = make_fault("pause-agency-leader")
+            fault = REGISTRY.fault("pause-agency-leader")
             injected = await fault.inject(ctx)
             (victim,) = injected["nodes"]
             assert await config_of(ctx, victim) is None  # a stopped process answers nothing
@@ -79,7 +79,7 @@ def test_paused_agency_leader_answers_nothing_and_resumes(tmp_path: Path) -> Non
 def test_killed_agency_leader_is_gone_and_comes_back(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path, real_servers=False) as ctx:
-            fault = make_fault("kill-agency-leader")
+            fault = REGISTRY.fault("kill-agency-leader")
             injected = await fault.inject(ctx)
             (victim,) = injected["nodes"]
             old_pid = injected["detail"]["pid"]
@@ -98,12 +98,21 @@ def test_killed_agency_leader_is_gone_and_comes_back(tmp_path: Path) -> None:
 def test_isolated_agent_falls_behind_and_catches_up(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path, real_servers=False) as ctx:
-            fault = make_fault("partition-agency-minority")
+            fault = REGISTRY.fault("partition-agency-minority")
             injected = await fault.inject(ctx)
             victim = injected["detail"]["isolated"]
-            await asyncio.sleep(0.5)
-            before = await config_of(ctx, victim)
-            assert before is not None  # the harness still reaches it directly
+            last: list[int] = []
+
+            async def settled() -> dict[str, Any] | None:
+                # the harness still reaches the victim directly; once cut, its commit
+                # index stops moving (appends in flight at the cut have landed)
+                config = await config_of(ctx, victim)
+                if config is None:
+                    return None
+                last.append(config["commitIndex"])
+                return config if last[-3:] == [last[-1]] * 3 else None
+
+            before = await eventually(settled, 10, f"{victim}'s commit index settling")
             # the majority keeps committing (after a new election if the victim led)
             for i in range(5):
 
@@ -131,7 +140,7 @@ def test_isolated_agent_falls_behind_and_catches_up(tmp_path: Path) -> None:
 def test_clock_bump_is_what_the_node_clock_reads(tmp_path: Path) -> None:
     async def scenario() -> dict[str, tuple[str, float]]:
         async with cluster(tmp_path, real_servers=False) as ctx:
-            fault = make_fault("clock-bump")
+            fault = REGISTRY.fault("clock-bump")
             injected = await fault.inject(ctx)
             files = {
                 n: (ctx.backend.node(n).clock_file, off)

@@ -10,11 +10,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from harness.cli.registry import REGISTRY
 from harness.core import observe
-from nemesis.faults.base import NemesisContext
-from nemesis.registry import make_fault
+from harness.core.fault import NemesisContext
 
-from .conftest import AGENCY_FLAGS, cluster, eventually, server_unavailable
+from .conftest import AGENCY_FLAGS, cluster, eventually, server_unavailable, throughout
 from .test_agency_faults import pid_alive
 
 pytestmark = [
@@ -56,7 +56,7 @@ async def new_plan_leader(ctx: NemesisContext, old: str) -> tuple[str, float]:
 def test_partition_leader_leads_to_a_new_leader(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path) as ctx:
-            fault = make_fault("partition-leader")
+            fault = REGISTRY.fault("partition-leader")
             injected = await fault.inject(ctx)
             (old,) = injected["nodes"]
             # clients still reach the old leader, the cluster does not
@@ -77,13 +77,23 @@ def test_partition_leader_leads_to_a_new_leader(tmp_path: Path) -> None:
 def test_paused_leader_makes_no_progress_until_resumed(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path) as ctx:
-            fault = make_fault("pause-leader")
+            fault = REGISTRY.fault("pause-leader")
             injected = await fault.inject(ctx)
             (victim,) = injected["nodes"]
             url = ctx.backend.node(victim).direct_url
             assert not await answers_version(url)
             first = await heartbeat(ctx, victim)
-            await asyncio.sleep(2.0)  # several heartbeat intervals
+            other = next(n.id for n in ctx.backend.nodes() if n.kind == "server" and n.id != victim)
+            seen = [await heartbeat(ctx, other)]
+
+            async def others_beat_twice() -> bool | None:
+                beat = await heartbeat(ctx, other)
+                if beat != seen[-1]:
+                    seen.append(beat)
+                return True if len(seen) >= 3 else None
+
+            # while the other server's heartbeat moved twice, the paused one's stayed put
+            await eventually(others_beat_twice, 15, f"{other}'s heartbeat moving")
             assert await heartbeat(ctx, victim) == first, "a paused server's heartbeat changed"
             assert not await answers_version(url)
             await fault.heal(ctx)
@@ -106,7 +116,7 @@ async def _true_or_none(pending: Any) -> bool | None:
 def test_killed_leader_is_gone_and_comes_back(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path) as ctx:
-            fault = make_fault("kill-leader")
+            fault = REGISTRY.fault("kill-leader")
             injected = await fault.inject(ctx)
             (victim,) = injected["nodes"]
             assert not pid_alive(injected["detail"]["pid"])
@@ -155,18 +165,21 @@ async def request_time(url: str, wait: float) -> float | None:
 def test_client_link_faults_touch_only_the_client_path(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path) as ctx:
-            cut = make_fault("partition-client-leader")
+            cut = REGISTRY.fault("partition-client-leader")
             injected = await cut.inject(ctx)
             (leader,) = injected["nodes"]
             node = ctx.backend.node(leader)
             assert await request_time(node.url, 1.5) is None  # clients cannot reach it
             assert await answers_version(node.direct_url)
-            await asyncio.sleep(GRACE_S + 1)
-            assert await observe.server_leader(ctx.backend) == leader  # no failover
+
+            async def still_leads() -> bool:
+                return await observe.server_leader(ctx.backend) == str(leader)
+
+            await throughout(still_leads, GRACE_S + 1, f"{leader} leading (no failover)")
             await cut.heal(ctx)
             assert await request_time(node.url, 5) is not None
 
-            slow = make_fault("slow-network")
+            slow = REGISTRY.fault("slow-network")
             injected = await slow.inject(ctx)
             latency_s = injected["detail"]["latency_ms"] / 1000
             jitter_s = injected["detail"]["jitter_ms"] / 1000

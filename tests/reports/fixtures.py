@@ -11,9 +11,24 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from harness.checkers.base import Checker, RunData, Verdict
+from harness.checkers.catalog import (
+    AvailabilityChecker,
+    DirtyReadsChecker,
+    SetFullChecker,
+    SplitBrainChecker,
+)
+from harness.checkers.linearizable_result import (
+    LinearizabilityFailure,
+    LinearizableResult,
+    window_ops,
+)
+from harness.core.checks import judge
+from harness.core.promises import applied_families
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -121,6 +136,37 @@ def _test_json(name: str, workload: str, nemesis: str, seed: int, duration: int)
     }
 
 
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+class _Given:
+    """A checker whose result is given (a hand-made linearizability failure)."""
+
+    name = "linearizable"
+    result_type = LinearizableResult
+
+    def __init__(self, result: LinearizableResult) -> None:
+        self.result = result
+
+    def check(self, run: RunData) -> LinearizableResult:
+        return self.result
+
+
+def _judged(
+    run: Path, checkers: Sequence[Checker], rollbacks: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """results.json as the runner writes it: the real checkers and promise table, async mode."""
+    data = RunData(
+        history=_read_jsonl(run / "history.jsonl"),
+        nemesis=_read_jsonl(run / "nemesis.jsonl"),
+        roles=_read_jsonl(run / "roles.jsonl"),
+        rollbacks=list(rollbacks or []),
+    )
+    judged = judge(data, checkers, "async", applied_families(data.nemesis))
+    return {**judged, "seed": 0, "notes": []}
+
+
 def _node_logs(run: Path) -> None:
     for node in (*SERVERS, "a1"):
         folder = run / "nodes" / node
@@ -149,6 +195,7 @@ def make_set_run(
     element = 0
     acked: dict[int, tuple[int, str]] = {}
     lost: list[int] = []
+    reads: list[tuple[int, int]] = []  # (process, start)
     gap = int(S / rate_per_process)
     for worker in range(3):
         process, t = worker, rng.randrange(gap)
@@ -180,17 +227,18 @@ def make_set_run(
                     node=rng.choice(SERVERS),
                 )
             if rng.random() < read_share:
-                history.op(
-                    process,
-                    "read",
-                    t + latency + MS,
-                    t + latency + 6 * MS,
-                    "ok",
-                    None,
-                    result=sorted(e for e in acked if e not in lost),
-                    node="s2",
-                )
+                reads.append((process, t + latency + MS))
             t += gap + rng.randrange(gap // 4 + 1)
+    for process, start in reads:  # what the leader held when the read began
+        if LEASE_EXPIRY <= start < PROMOTION:
+            continue  # no leader: nothing answers
+        node = "s1" if start < PROMOTION else "s2"
+        held = [
+            e for e, (done, by) in acked.items() if done < start and (by == node or e not in lost)
+        ]
+        history.op(
+            process, "read", start, start + 5 * MS, "ok", None, result=sorted(held), node=node
+        )
     final = sorted(e for e in acked if e not in lost)
     history.op(0, "read", duration - S, duration - S + 20 * MS, "ok", None, result=final, node="s2")
     ops = history.finish()
@@ -229,102 +277,14 @@ def make_set_run(
         _test_json("set-partition-leader-async", "set", "partition-leader", seed, duration),
     )
     _node_logs(run)
-    fault = {"fault": "partition-leader", "start": PARTITION_START, "end": PARTITION_END}
-    lost.sort()
-    quantiles = {"0": 1 * MS, "0.5": 3 * MS, "0.95": 9 * MS, "0.99": 15 * MS, "1": 40 * MS}
-    results = {
-        "valid": False,
-        "checkers": {
-            "set-full": {
-                "valid": False,
-                "summary": f"{len(lost)} acknowledged adds lost",
-                "attempt-count": element,
-                "ok-count": len(acked),
-                "lost": lost,
-                "lost-count": len(lost),
-                "stale": [],
-                "stale-count": 0,
-                "never-read": [],
-                "never-read-count": 0,
-                "recovered": [],
-                "recovered-count": 0,
-                "unexpected": [],
-                "unexpected-count": 0,
-                "duplicated": {},
-                "duplicated-count": 0,
-                "stable-latencies": quantiles,
-                "lost-latencies": quantiles,
-                "lost-details": [
-                    {
-                        "element": e,
-                        "ack_time": acked[e][0],
-                        "node": acked[e][1],
-                        "preceding_fault": fault,
-                    }
-                    for e in lost
-                ],
-            },
-            "split-brain": {
-                "valid": True,
-                "summary": "no overlapping acknowledged writes; 1 overlapping leadership claim",
-                "overlapping-writes": [],
-                "overlapping-claims": [
-                    {
-                        "nodes": ["s1", "s2"],
-                        "start": PROMOTION,
-                        "end": 13_400 * MS,
-                        "duration_ns": 400 * MS,
-                    }
-                ],
-                "overlap-count": 0,
-                "claims-count": 1,
-            },
-            "availability": {
-                "valid": True,
-                "summary": "1 unavailable window, longest 1.50 s",
-                "windows": [
-                    {
-                        "start": LEASE_EXPIRY,
-                        "end": PROMOTION,
-                        "duration_ns": PROMOTION - LEASE_EXPIRY,
-                        "fault": fault,
-                    }
-                ],
-                "failovers": [
-                    {
-                        "from": "s1",
-                        "to": "s2",
-                        "start": PARTITION_START,
-                        "end": PROMOTION,
-                        "duration_ns": PROMOTION - PARTITION_START,
-                    }
-                ],
-                "longest-unavailable-ns": PROMOTION - LEASE_EXPIRY,
-            },
-        },
-        "promises": {
-            "acknowledged writes survive a failover": {
-                "status": "measured",
-                "holds": not lost,
-                "evidence": len(lost),
-            },
-            "no split-brain (overlapping acknowledged writes)": {
-                "status": "promised",
-                "holds": True,
-                "evidence": 0,
-            },
-            "follower reads carry the dirty-read header": {
-                "status": "promised",
-                "holds": None,
-                "evidence": "not exercised",
-            },
-            "leader reads and writes are linearizable": {
-                "status": "measured",
-                "holds": None,
-                "evidence": "not checked by this workload",
-            },
-        },
-    }
+    # s1 keeps what it drops on rejoining in its rollback file
+    rollbacks = [
+        {"server": "s1", "collection": "set", "key": str(e), "doc": {"_key": str(e), "value": e}}
+        for e in lost
+    ]
+    _write_json(run / "rollbacks.json", rollbacks)
+    checkers: list[Checker] = [SetFullChecker("set"), SplitBrainChecker(), AvailabilityChecker()]
+    results = _judged(run, checkers, rollbacks)
     _write_json(run / "results.json", results)
     return run
 
@@ -355,8 +315,6 @@ def make_register_run(run: Path, seed: int = 11, weird: str = "") -> Path:
                 history.op(process, f, t, t + latency, outcome, [key, v], node="s1")
             t += 150 * MS + rng.randrange(100 * MS)
     ops = history.finish()
-    window_ops = [op for op in ops if op["type"] != "invoke" and op["process"] != "nemesis"]
-    window_ops = [op for op in window_ops if op["value"][0] == 1][:6]
     _write_jsonl(run / "history.jsonl", ops)
     _write_jsonl(
         run / "nemesis.jsonl",
@@ -389,44 +347,28 @@ def make_register_run(run: Path, seed: int = 11, weird: str = "") -> Path:
     )
     test = _test_json(f"register-kill{weird}", "register", "kill", seed, duration)
     _write_json(run / "test.json", test)
-    results = {
-        "valid": False,
-        "checkers": {
-            "linearizable": {
-                "valid": False,
-                "summary": f"key 1 is not linearizable {weird}",
-                "failures": [
-                    {
-                        "key": 1,
-                        "window": window_ops,
-                        "explanation": f"read of 3 after write of 4 completed {weird}",
-                    },
-                    {
-                        "key": weird or "k",
-                        "window": [
-                            {
-                                "process": 9,
-                                "type": "ok",
-                                "f": "write",
-                                "value": [weird, 1],
-                                "time": 2 * S,
-                            }
-                        ],
-                        "explanation": weird,
-                    },
-                ],
-                "keys-checked": 3,
-                "check-time-s": 0.42,
-            },
-            weird or "extra": {"valid": "unknown", "summary": weird or "no verdict"},
-        },
-        "promises": {
-            f"leader reads and writes are linearizable{weird}": {
-                "status": "measured",
-                "holds": False,
-                "evidence": {"failures": 1, "note": weird},
-            },
-        },
+    window = [op for op in ops if op["process"] != "nemesis" and op["value"][0] == 1][:12]
+    odd = [{"process": 9, "type": "ok", "f": "write", "value": [weird, 1], "time": 2 * S}]
+    failures = [
+        LinearizabilityFailure(
+            1, f"read of 3 after write of 4 completed {weird}", window, window_ops(window)
+        ),
+        LinearizabilityFailure(weird or "k", weird, odd, window_ops(odd)),
+    ]
+    linearizable = LinearizableResult(
+        verdict=Verdict.INVALID,
+        summary=f"key 1 is not linearizable {weird}",
+        check_time_s=0.42,
+        failures=failures,
+        keys_checked=3,
+    )
+    checkers: list[Checker] = [_Given(linearizable), SplitBrainChecker(), AvailabilityChecker()]
+    results = _judged(run, checkers)
+    results["checkers"][weird or "extra"] = {"valid": "unknown", "summary": weird or "no verdict"}
+    results["promises"][f"leader reads and writes are linearizable{weird}"] = {
+        "status": "measured",
+        "holds": False,
+        "evidence": {"failures": 1, "note": weird},
     }
     _write_json(run / "results.json", results)
     return run
@@ -438,20 +380,19 @@ def make_dirty_read_run(run: Path, seed: int = 5) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     duration = 15 * S
     history = _History()
-    latest = {0: 0, 1: 0}
-    stale: list[dict[str, Any]] = []
+    written: dict[int, list[int]] = {0: [], 1: []}  # key -> completion time of write i+1
     for process in range(3):
         t = rng.randrange(20 * MS)
         while t < duration - S:
             key = rng.randrange(2)
             latency = int(rng.lognormvariate(1.0, 0.5) * MS)
             if process == 0:
-                latest[key] += 1
-                history.op(process, "write", t, t + latency, "ok", [key, latest[key]], node="s1")
+                written[key].append(t + latency)
+                value = len(written[key])
+                history.op(process, "write", t, t + latency, "ok", [key, value], node="s1")
             else:
-                behind = rng.choice([0, 0, 1, 2])
-                seen = max(0, latest[key] - behind)
-                node = "s2" if process == 1 else "s3"
+                latest = sum(1 for done in written[key] if done < t)
+                seen = max(0, latest - rng.choice([0, 0, 1, 2]))
                 history.op(
                     process,
                     "read",
@@ -459,24 +400,11 @@ def make_dirty_read_run(run: Path, seed: int = 5) -> Path:
                     t + latency,
                     "ok",
                     [key, None],
-                    result=[key, seen],
-                    node=node,
+                    result=[key, seen or None],
+                    node="s2" if process == 1 else "s3",
                     dirty=True,
+                    allow_dirty=True,
                 )
-                if behind:
-                    stale.append(
-                        {
-                            "op": {
-                                "process": process,
-                                "f": "read",
-                                "value": [key, seen],
-                                "time": t + latency,
-                                "node": node,
-                            },
-                            "staleness_ms": behind * rng.uniform(20, 120),
-                            "versions_behind": behind,
-                        }
-                    )
             t += 60 * MS + rng.randrange(40 * MS)
     _write_jsonl(run / "history.jsonl", history.finish())
     _write_jsonl(run / "nemesis.jsonl", [])
@@ -484,32 +412,7 @@ def make_dirty_read_run(run: Path, seed: int = 5) -> Path:
     _write_json(
         run / "test.json", _test_json("dirty-read-none", "dirty-read", "none", seed, duration)
     )
-    ms = sorted(s["staleness_ms"] for s in stale)
-    results = {
-        "valid": True,
-        "checkers": {
-            "dirty-reads": {
-                "valid": True,
-                "summary": f"all reads marked; {len(stale)} stale",
-                "reads": sum(1 for _ in stale) * 2,
-                "unmarked": [],
-                "never-written": [],
-                "rolled-back": [],
-                "staleness": {
-                    "count": len(stale),
-                    "time-ms": {
-                        "p50": ms[len(ms) // 2],
-                        "p99": ms[int(len(ms) * 0.99)],
-                        "max": ms[-1],
-                    },
-                    "versions": {"p50": 1, "p99": 2, "max": 2},
-                },
-                "stale-reads": stale[:200],
-            }
-        },
-        "promises": {
-            "every dirty read is marked": {"status": "promised", "holds": True, "evidence": 0},
-        },
-    }
+    checkers: list[Checker] = [DirtyReadsChecker(), SplitBrainChecker(), AvailabilityChecker()]
+    results = _judged(run, checkers, rollbacks=[])
     _write_json(run / "results.json", results)
     return run

@@ -18,7 +18,7 @@ def _as_docker_run(run: Path) -> list[str]:
     """Rewrite the fixture's test.json as the Docker backend writes it; the container names."""
     test = json.loads((run / "test.json").read_text())
     test["backend"] = "docker"
-    names = []
+    names: list[str] = []
     for node in test["nodes"]:
         node["container"] = f"afcheck-0123abcd-{node['id']}"
         node["url"] = f"http://10.213.7.2:{20000 + len(names)}"

@@ -67,6 +67,11 @@ def test_users_and_login(server: RunningServer) -> None:
     assert dup.status_code == 409 and dup.json()["errorNum"] == 1702
     names = {u["user"] for u in server.call("GET", "/_api/user").json()["result"]}
     assert names == {"root", "ann"}
+    # a new user has no access until granted one (as in ArangoDB)
+    denied = server.http.get(server.url + "/_api/collection", auth=("ann", "pw"), timeout=10)
+    assert denied.status_code == 401
+    grant = server.call("PUT", "/_api/user/ann/database/_system", json={"grant": "ro"})
+    assert grant.status_code == 200, grant.text
     as_ann = server.http.get(server.url + "/_api/collection", auth=("ann", "pw"), timeout=10)
     assert as_ann.status_code == 200
     wrong = server.http.get(server.url + "/_api/collection", auth=("ann", "no"), timeout=10)

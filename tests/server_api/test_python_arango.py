@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import pytest
-from arango import ArangoClient
+from arango.client import ArangoClient
 from arango.exceptions import (
     DocumentGetError,
     DocumentInsertError,
     DocumentRevisionError,
     ServerConnectionError,
 )
+from arango.job import AsyncJob, BatchJob
+from arango.result import Result
 
 from tests.server_api.conftest import RunningServer, StartServer
 from tests.server_api.gates import AlwaysFollowerGate
+
+T = TypeVar("T")
+
+
+def done(result: Result[T]) -> T:
+    """The value of a plain (not async, not batched) driver call, typed as such."""
+    assert result is not None and not isinstance(result, AsyncJob | BatchJob), result
+    return result
+
+
+def doc_of(result: Result[Any]) -> dict[str, Any]:
+    value = done(result)
+    assert isinstance(value, dict), value
+    return value
 
 
 def test_driver_database_collection_documents(start_server: StartServer) -> None:
@@ -23,27 +41,31 @@ def test_driver_database_collection_documents(start_server: StartServer) -> None
         assert sys_db.create_database("shop")
         assert sys_db.has_database("shop")
         db = client.db("shop", username="root", password="pw", verify=True)
-        coll = db.create_collection("orders")
+        coll = done(db.create_collection("orders"))
         assert db.has_collection("orders")
 
-        meta = coll.insert({"_key": "o1", "total": 10})
+        meta = doc_of(coll.insert({"_key": "o1", "total": 10}))
         assert meta["_key"] == "o1"
         with pytest.raises(DocumentInsertError):
             coll.insert({"_key": "o1"})
-        doc = coll.get("o1")
-        assert doc is not None and doc["total"] == 10
+        doc = doc_of(coll.get("o1"))
+        assert doc["total"] == 10
 
-        updated = coll.update({"_key": "o1", "_rev": doc["_rev"], "total": 11}, check_rev=True)
+        updated = doc_of(
+            coll.update({"_key": "o1", "_rev": doc["_rev"], "total": 11}, check_rev=True)
+        )
         assert updated["_old_rev"] == doc["_rev"]
         with pytest.raises(DocumentRevisionError):
             coll.update({"_key": "o1", "_rev": doc["_rev"], "total": 12}, check_rev=True)
-        replaced = coll.replace({"_key": "o1", "total": 13})
-        assert coll.get("o1")["total"] == 13
+        replaced = doc_of(coll.replace({"_key": "o1", "total": 13}))
+        assert doc_of(coll.get("o1"))["total"] == 13
         assert coll.has("o1")
         assert coll.count() == 1
 
-        results = coll.insert_many([{"_key": "o2"}, {"_key": "o1"}])
-        assert results[0]["_key"] == "o2"
+        results = done(coll.insert_many([{"_key": "o2"}, {"_key": "o1"}]))
+        assert isinstance(results, list)
+        first = results[0]
+        assert isinstance(first, dict) and first["_key"] == "o2"
         assert isinstance(results[1], DocumentInsertError)
         assert coll.count() == 2 and coll.has("o2")
 

@@ -1,18 +1,19 @@
 """Real server processes (plus a real agency) for failover tests.
 
 :class:`FailoverCluster` starts an agency of 1 or 3 agents and N document
-servers on free loopback ports, and offers kill -9, stop, SIGSTOP/SIGCONT,
-restart on the same data, and small HTTP helpers that return status, headers
-and JSON. ``close()`` stops every process it started.
+servers with the harness's local backend, and offers kill -9, stop,
+SIGSTOP/SIGCONT, restart on the same data, link cuts through Toxiproxy, and
+small HTTP helpers that return status, headers and JSON. ``close()`` stops
+every process it started.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
-import signal
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,19 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.infra import procs
-from tests.agency.agents import AgencyCluster
-from tests.agency.relay import Relay
+from harness.infra.backends.base import ClusterSpec
+from harness.infra.backends.blocking import BlockingBackend
+from harness.infra.procs import log_tail
+from tests.agency.agents import FAST, AgencyCluster
 
 SECRET = "failover-test-secret"
+START_TIMEOUT = 60.0
 
 
 def superuser_token(secret: str = SECRET) -> str:
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    import hashlib
-    import hmac
 
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
     payload = b64(json.dumps({"server_id": "test", "iss": "arangodb"}).encode())
@@ -85,7 +85,12 @@ def http(
 
 
 class FailoverCluster:
-    """An agency plus document servers, all real processes on 127.0.0.1."""
+    """An agency plus document servers on the harness's local backend (real processes).
+
+    Process control goes through the backend; with ``proxied=True`` every link
+    runs through its own Toxiproxy proxy and :meth:`cut_from_agency` cuts a
+    server's links to the agents (clients and the other servers still reach it).
+    """
 
     def __init__(
         self,
@@ -94,122 +99,78 @@ class FailoverCluster:
         agents: int = 1,
         replication: str = "async",
         flags: dict[str, str] | None = None,
-        relayed: bool = False,
+        proxied: bool = False,
     ) -> None:
         self.root = root
-        self.agency = AgencyCluster(root / "agency", size=agents)
-        self.ids = [f"s{i + 1}" for i in range(servers)]
-        taken: set[int] = set(self.agency.ports.values())
-        self.ports = {i: procs.free_port(taken) for i in self.ids}
         self.replication = replication
-        self.flags = dict(flags or {})
-        self.pids: dict[str, int] = {}
-        self.paused: set[str] = set()
-        # with relayed=True each server reaches each agent through a Relay a test can cut
-        self.relays: dict[tuple[str, str], Relay] = {}
-        if relayed:
-            for sid in self.ids:
-                for aid in self.agency.ids:
-                    self.relays[(sid, aid)] = Relay(self.agency.ports[aid], taken)
+        self.backend = BlockingBackend()
+        self.spec = ClusterSpec(
+            agents=agents,
+            servers=servers,
+            replication="sync" if replication == "sync" else "async",
+            proxied=proxied,
+            agency_flags=dict(FAST),
+            server_flags={"jwt-secret": SECRET, **(flags or {})},
+            state_dir=str(root),
+            start_timeout=START_TIMEOUT,
+        )
+        self.ids = [f"s{i + 1}" for i in range(servers)]
+
+    def start_all(self) -> None:
+        """Start the agency, then the servers; returns once one server leads."""
+        self.backend.start(self.spec)
+
+    @property
+    def agency(self) -> AgencyCluster:
+        return AgencyCluster(self.backend)
 
     # ---------------------------------------------------------------- processes
     def url(self, ident: str) -> str:
-        return f"http://127.0.0.1:{self.ports[ident]}"
+        """Where clients reach the server (its client proxy when proxied): its advertised URL."""
+        return self.backend.node(ident).url
 
     def data_dir(self, ident: str) -> str:
-        return str(self.root / ident / "data")
+        return self.backend.node(ident).data_dir
 
     def log_path(self, ident: str) -> str:
-        return str(self.root / ident / "node.log")
-
-    def command(self, ident: str) -> list[str]:
-        cmd = [
-            sys.executable,
-            "-m",
-            "cluster.server",
-            "--id",
-            ident,
-            "--listen",
-            f"127.0.0.1:{self.ports[ident]}",
-            "--agency",
-            ",".join(self._agency_url(ident, a) for a in self.agency.ids),
-            "--data-dir",
-            self.data_dir(ident),
-            "--replication",
-            self.replication,
-            "--jwt-secret",
-            SECRET,
-        ]
-        for key, value in self.flags.items():
-            cmd += [f"--{key}", value]
-        return cmd
-
-    def _agency_url(self, server: str, agent: str) -> str:
-        relay = self.relays.get((server, agent))
-        return f"http://127.0.0.1:{relay.port}" if relay else self.agency.url(agent)
+        return self.backend.node(ident).log_path
 
     def cut_from_agency(self, ident: str) -> None:
-        for (sid, _), relay in self.relays.items():
-            if sid == ident:
-                relay.cut()
+        self.backend.cut([(ident, a) for a in self.agency.ids])
 
     def heal(self) -> None:
-        for relay in self.relays.values():
-            relay.heal()
+        self.backend.heal()
 
-    def start_agency(self) -> None:
-        self.agency.start_all()
-        self.agency.leader()
-
-    def start(self, ident: str, wait: bool = True) -> None:
-        self.pids[ident] = procs.spawn(self.command(ident), self.log_path(ident))
-        if wait:
-            self.wait_answering(ident)
-
-    def start_all(self) -> None:
-        self.start_agency()
-        for ident in self.ids:
-            self.start(ident, wait=False)
-        for ident in self.ids:
-            self.wait_answering(ident)
-
-    def wait_answering(self, ident: str, limit: float = 30.0) -> None:
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if not procs.alive(self.pids[ident]):
-                raise AssertionError(f"{ident} died: {procs.tail(self.log_path(ident), 10)}")
-            if self.role(ident) is not None:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{ident} does not answer: {procs.tail(self.log_path(ident), 10)}")
+    def start(self, ident: str) -> None:
+        """Start a stopped or killed server on its data dir; returns once it answers."""
+        self.backend.start_node(ident)
 
     def kill9(self, ident: str) -> None:
-        procs.kill9(self.pids.pop(ident))
-        self.paused.discard(ident)
+        self.backend.kill(ident)
 
     def stop(self, ident: str) -> None:
-        assert procs.stop(self.pids.pop(ident))
-        self.paused.discard(ident)
+        self.backend.stop(ident)
 
     def pause(self, ident: str) -> None:
-        procs.signal_group(self.pids[ident], signal.SIGSTOP)
-        self.paused.add(ident)
+        self.backend.pause(ident)
 
     def resume(self, ident: str) -> None:
-        procs.signal_group(self.pids[ident], signal.SIGCONT)
-        self.paused.discard(ident)
+        self.backend.resume(ident)
+
+    def running(self) -> list[str]:
+        """Servers whose processes run and are not paused."""
+        return [i for i in self.ids if self.backend.is_running(i) and not self.backend.is_paused(i)]
 
     def close(self) -> None:
-        for pid in self.pids.values():
-            procs.stop(pid, grace=3.0)
-        self.pids.clear()
-        self.agency.close()
-        for relay in self.relays.values():
-            relay.close()
+        self.backend.close()
 
     # ------------------------------------------------------------------ queries
+    def direct(self, ident: str) -> str:
+        """The server's own address (past Toxiproxy), for the test's observations."""
+        return self.backend.node(ident).direct_url
+
     def role(self, ident: str) -> dict[str, Any] | None:
-        reply = http(self.url(ident) + "/_admin/server/role", time_limit=2.0)
+        reply = http(self.direct(ident) + "/_admin/server/role", time_limit=2.0)
         return reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
 
     def leader(self, limit: float = 20.0, among: list[str] | None = None) -> str:
@@ -217,7 +178,7 @@ class FailoverCluster:
         deadline = time.monotonic() + limit
         roles: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            ids = among or [i for i in self.ids if i in self.pids and i not in self.paused]
+            ids = among or self.running()
             roles = {i: self.role(i) for i in ids}
             leaders = [
                 i
@@ -234,7 +195,7 @@ class FailoverCluster:
 
     def wait_role(self, ident: str, role: str, limit: float = 20.0) -> dict[str, Any]:
         deadline = time.monotonic() + limit
-        last: Any = None
+        last: dict[str, Any] | None = None
         while time.monotonic() < deadline:
             last = self.role(ident)
             if last and last["afRole"] == role:
@@ -300,7 +261,7 @@ class FailoverCluster:
         return list(reply.body["entries"])
 
     def logs(self) -> str:
-        return "\n".join(f"{i}: {procs.tail(self.log_path(i), 15)}" for i in self.ids)
+        return "\n".join(f"{i}: {log_tail(self.log_path(i), 15)}" for i in self.ids)
 
 
 def rollback_dir(cluster: FailoverCluster, ident: str) -> str:

@@ -11,17 +11,22 @@ from aiohttp import web
 
 from cluster.common.http import client_session
 from cluster.server.agency_client import AgencyClient, AgencyError, get_path
-from harness.infra import procs
+from harness.infra.backends.ports import PortPool
 
 
-async def _serve(handler: Any) -> tuple[web.AppRunner, str]:
+async def _serve(handler: Any, ports: PortPool) -> tuple[web.AppRunner, str]:
     app = web.Application()
     app.router.add_post("/_api/agency/{op}", handler)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = procs.free_port()
+    port = ports.take()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner, f"http://127.0.0.1:{port}"
+
+
+def _dead(ports: PortPool) -> str:
+    """An agent address nobody listens on (the port stays claimed, so it stays unbound)."""
+    return f"http://127.0.0.1:{ports.take()}"
 
 
 def test_client_moves_past_redirects_and_unavailable_agents() -> None:
@@ -49,10 +54,10 @@ def test_client_moves_past_redirects_and_unavailable_agents() -> None:
         runners = []
         urls = []
         for handler in (redirect, no_leader, leader):
-            runner, url = await _serve(handler)
+            runner, url = await _serve(handler, ports)
             runners.append(runner)
             urls.append(url)
-        dead = f"http://127.0.0.1:{procs.free_port()}"
+        dead = _dead(ports)
         async with client_session(5.0) as session:
             client = AgencyClient("s1", [dead, *urls], session, timeout=1.0)
             tree = await client.read(["/Plan/AsyncReplication"])
@@ -64,16 +69,24 @@ def test_client_moves_past_redirects_and_unavailable_agents() -> None:
         for runner in runners:
             await runner.cleanup()
 
-    asyncio.run(run())
+    ports = PortPool()
+    try:
+        asyncio.run(run())
+    finally:
+        ports.release()
 
 
 def test_client_gives_up_with_a_clear_error_when_no_agent_answers() -> None:
     async def run() -> None:
-        dead = [f"http://127.0.0.1:{procs.free_port()}" for _ in range(2)]
+        dead = [_dead(ports) for _ in range(2)]
         async with client_session(5.0) as session:
             client = AgencyClient("s9", dead, session, timeout=0.5)
             with pytest.raises(AgencyError) as err:
                 await client.read(["/Plan"])
         assert "s9: agency read failed" in str(err.value)
 
-    asyncio.run(run())
+    ports = PortPool()
+    try:
+        asyncio.run(run())
+    finally:
+        ports.release()

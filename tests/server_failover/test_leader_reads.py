@@ -92,7 +92,7 @@ def test_leader_cut_from_agency_is_fenced_for_reads(
     failover_cluster: Callable[..., FailoverCluster],
 ) -> None:
     """Async mode too: once its lease expired, a cut-off leader refuses leader reads."""
-    cluster = failover_cluster(servers=2, agents=1, relayed=True)
+    cluster = failover_cluster(servers=2, agents=1, proxied=True)
     leader = cluster.leader(limit=30.0)
     assert cluster.create_collection(leader, "reg").status == 200
     assert cluster.insert(leader, "reg", {"_key": "r", "v": 0}).status in (201, 202)

@@ -112,7 +112,7 @@ def test_replication_routes_need_the_cluster_secret(
 def test_python_arango_gets_not_a_leader_from_a_follower(
     failover_cluster: Callable[..., FailoverCluster],
 ) -> None:
-    from arango import ArangoClient
+    from arango.client import ArangoClient
     from arango.exceptions import DocumentInsertError
 
     cluster = failover_cluster(servers=2, agents=1)

@@ -24,7 +24,7 @@ class ClusterSpec:
     """What to start. Printed in full into ``test.json``."""
 
     agents: int = 3
-    servers: int = 2
+    servers: int = 2  # 0: an agency alone (agency tests, benchmarks, `afcheck cluster up`)
     replication: Literal["async", "sync"] = "async"
     proxied: bool = True
     # extra flags per component, e.g. {"grace-period": "3"}; passed as --key value

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluster.common.clock import Skew, write_skew
-from harness.infra.backends import process_group
 from harness.infra.backends.base import ClusterSpec, Node
 from harness.infra.backends.commands import agent_args, server_args
 from harness.infra.backends.docker_engine import DockerError
@@ -45,6 +44,7 @@ from harness.infra.backends.docker_run import STOP_GRACE, RunEngine
 from harness.infra.backends.node_table import BackendBase, NodeStartError, fresh_state_dir, node_ids
 from harness.infra.backends.readiness import Readiness
 from harness.infra.net import ToxiproxyNetwork, directed_links
+from harness.infra.procs import unregister
 from harness.infra.toxiproxy import ToxiproxyClient, ToxiproxyError
 
 AGENT_PORT = 8531
@@ -358,7 +358,7 @@ class DockerBackend(BackendBase[_Container]):
     def teardown_sync(self) -> None:
         """Save node logs, then remove every container and the network of this run (idempotent)."""
         if self.engine.client is None:
-            process_group.unregister(self)
+            unregister(self)
             return
         for c in self._entries.values():
             if c.id is not None:
@@ -369,4 +369,4 @@ class DockerBackend(BackendBase[_Container]):
         finally:
             for c in self._entries.values():
                 c.paused = False
-            process_group.unregister(self)
+            unregister(self)

@@ -8,10 +8,20 @@ Layout under ``spec.state_dir``::
     nodes/<id>/clock.json    its clock-skew file
 
 Every child runs in its own process group, so a kill or pause reaches the
-whole node. Teardown (idempotent) resumes paused nodes, kills every group,
-reaps them and stops Toxiproxy. It runs from ``async with``, from an
+whole node, and inherits the lock of the port it listens on (Toxiproxy: of
+its API and proxy ports), so no other harness process takes a port while
+the cluster lives. Teardown (idempotent) resumes paused nodes, kills every
+group, reaps them and stops Toxiproxy. It runs from ``async with``, from an
 ``atexit`` hook, and on SIGTERM/SIGHUP (turned into ``SystemExit``), so
-Ctrl-C, an exception or a termination signal leaves nothing running.
+Ctrl-C, an exception or a termination signal leaves nothing running --
+unless the cluster was handed over with :meth:`LocalBackend.detach`
+(``afcheck cluster up``), after which it outlives this process and is
+stopped by pid (``afcheck cluster down``).
+
+``spec.servers`` may be 0 (an agency alone). With ``spec.proxied`` every
+directed link, agent to agent included, runs through its own Toxiproxy
+proxy (:mod:`harness.infra.net`). :class:`harness.infra.backends.blocking.BlockingBackend`
+drives this backend from synchronous code (pytest fixtures, benchmarks, the CLI).
 """
 
 from __future__ import annotations
@@ -26,14 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluster.common.clock import Skew, write_skew
-from harness.infra.backends import process_group
 from harness.infra.backends.base import ClusterSpec, Node
 from harness.infra.backends.commands import agent_args, server_args
 from harness.infra.backends.node_table import BackendBase, NodeStartError, fresh_state_dir, node_ids
 from harness.infra.backends.ports import PortPool
-from harness.infra.backends.process_group import kill_and_reap, log_tail, signal_group, spawn_group
 from harness.infra.backends.readiness import Readiness
 from harness.infra.net import ToxiproxyNetwork, directed_links
+from harness.infra.procs import kill_and_reap, let_go, log_tail, signal_group, spawn, unregister
 from harness.infra.toxiproxy import ToxiproxyClient, ToxiproxyServer
 
 STOP_GRACE = 10.0  # seconds a node gets to exit on SIGTERM before SIGKILL
@@ -111,19 +120,26 @@ class LocalBackend(BackendBase[_Process]):
     async def _start_network(
         self, state: Path, agents: list[str], servers: list[str]
     ) -> dict[tuple[str, str], str]:
+        api_port = self._ports.take()
+        listen_ports = {link: self._ports.take() for link in directed_links(agents, servers)}
+        locks = [self._ports.lock_fd(p) for p in (api_port, *listen_ports.values())]
         self._toxiproxy = ToxiproxyServer(
-            self._ports.take(), str(state / "toxiproxy.log"), self.toxiproxy_seed
+            api_port, str(state / "toxiproxy.log"), self.toxiproxy_seed, keep_fds=locks
         )
         await self._toxiproxy.start()
         net = ToxiproxyNetwork(ToxiproxyClient(self._toxiproxy.api))
         self._net = net
         addr: dict[tuple[str, str], str] = {}
-        for src, dst in directed_links(agents, servers):
-            listen = f"127.0.0.1:{self._ports.take()}"
+        for (src, dst), port in listen_ports.items():
             upstream = f"127.0.0.1:{self._entries[dst].listen_port}"
-            link = await net.create(src, dst, listen, upstream)
+            link = await net.create(src, dst, f"127.0.0.1:{port}", upstream)
             addr[(src, dst)] = link.listen
         return addr
+
+    @property
+    def toxiproxy(self) -> ToxiproxyServer | None:
+        """The Toxiproxy process (None when the cluster is not proxied)."""
+        return self._toxiproxy
 
     def _agent_command(self, node_id: str, peers: list[str]) -> list[str]:
         p = self._entries[node_id]
@@ -156,7 +172,7 @@ class LocalBackend(BackendBase[_Process]):
         env = dict(os.environ, AFCHECK_CLOCK_FILE=p.node.clock_file, PYTHONUNBUFFERED="1")
         with open(p.node.log_path, "ab") as log:
             log.write(f"--- starting {node_id}: {' '.join(p.command)}\n".encode())
-        p.proc = spawn_group(p.command, p.node.log_path, env)
+        p.proc = spawn(p.command, p.node.log_path, env, [self._ports.lock_fd(p.listen_port)])
         p.paused = False
         p.node.pid = p.proc.pid
 
@@ -197,6 +213,14 @@ class LocalBackend(BackendBase[_Process]):
         self._spawn(node_id)
         await self._readiness().node(node_id)
 
+    async def start_nodes(self, node_ids: list[str]) -> None:
+        """Start several stopped nodes at once (e.g. a whole agency), then wait for each."""
+        for node_id in node_ids:
+            self._spawn(node_id)
+        ready = self._readiness()
+        for node_id in node_ids:
+            await ready.node(node_id)
+
     async def restart(self, node_id: str) -> None:
         await self.stop(node_id)
         await self.start_node(node_id)
@@ -205,13 +229,13 @@ class LocalBackend(BackendBase[_Process]):
         p = self._entry(node_id)
         if p.proc is None or p.proc.poll() is not None:
             raise RuntimeError(f"local backend: cannot pause {node_id}: not running")
-        signal_group(p.proc, signal.SIGSTOP)
+        signal_group(p.proc.pid, signal.SIGSTOP)
         p.paused = True
 
     async def resume(self, node_id: str) -> None:
         p = self._entry(node_id)
         if p.proc is not None:
-            signal_group(p.proc, signal.SIGCONT)
+            signal_group(p.proc.pid, signal.SIGCONT)
         p.paused = False
 
     def is_paused(self, node_id: str) -> bool:
@@ -241,8 +265,8 @@ class LocalBackend(BackendBase[_Process]):
         """Kill every node and Toxiproxy, reap them, free the ports (idempotent)."""
         for p in self._entries.values():
             if p.proc is not None:
-                signal_group(p.proc, signal.SIGCONT)
-                signal_group(p.proc, signal.SIGKILL)
+                signal_group(p.proc.pid, signal.SIGCONT)
+                signal_group(p.proc.pid, signal.SIGKILL)
         for p in self._entries.values():
             if p.proc is not None:
                 kill_and_reap(p.proc)
@@ -250,4 +274,25 @@ class LocalBackend(BackendBase[_Process]):
         if self._toxiproxy is not None:
             self._toxiproxy.stop()
         self._ports.release()
-        process_group.unregister(self)
+        unregister(self)
+
+    # -- handing the cluster over ------------------------------------------
+
+    async def detach(self) -> None:
+        """Let the started cluster outlive this process (``afcheck cluster up``).
+
+        Nothing is torn down at exit any more; every node and Toxiproxy keep
+        running, each holding its own ports' locks. Stop them by pid
+        (:func:`harness.infra.procs.stop`); this backend must not be used again.
+        """
+        unregister(self)
+        if self._net is not None:
+            await self._net.client.close()
+        for p in self._entries.values():
+            if p.proc is not None:
+                let_go(p.proc)
+            p.proc = None
+        if self._toxiproxy is not None and self._toxiproxy.proc is not None:
+            let_go(self._toxiproxy.proc)
+            self._toxiproxy.proc = None
+        self._ports.release()

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Generic, Protocol, Self, TypeVar
 
 from cluster.common.clock import Skew, write_skew
-from harness.infra.backends import process_group
 from harness.infra.backends.base import CLIENT, ClusterSpec, Node
 from harness.infra.net import ToxiproxyNetwork
+from harness.infra.procs import register
 
 
 class NodeStartError(RuntimeError):
@@ -37,9 +37,9 @@ E = TypeVar("E", bound=NodeEntry)
 
 
 def node_ids(spec: ClusterSpec, backend: str) -> tuple[list[str], list[str]]:
-    """The agent and server ids of ``spec`` (``a1..``, ``s1..``)."""
-    if spec.agents < 1 or spec.servers < 1:
-        raise ValueError(f"{backend} backend: need at least one agent and one server")
+    """The agent and server ids of ``spec`` (``a1..``, ``s1..``); an agency alone is fine."""
+    if spec.agents < 1 or spec.servers < 0:
+        raise ValueError(f"{backend} backend: need at least one agent (and servers >= 0)")
     agents = [f"a{i}" for i in range(1, spec.agents + 1)]
     servers = [f"s{i}" for i in range(1, spec.servers + 1)]
     return agents, servers
@@ -140,7 +140,7 @@ class BackendBase(Generic[E]):
         self._started = True
         self.spec = spec
         await self._before_start()
-        process_group.register(self)
+        register(self)
         try:
             await self._start(spec)
         except BaseException:

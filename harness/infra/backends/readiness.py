@@ -63,8 +63,10 @@ class Readiness:
         await self.until(deadline, "did not answer or no agency leader was elected", check)
 
     async def servers(self, deadline: float) -> None:
-        """Every server answers and one of them claims leadership."""
+        """Every server answers and one of them claims leadership (at once when there are none)."""
         servers = self._ids("server")
+        if not servers:
+            return
 
         async def check() -> str | None:
             await self.check_alive(servers)
