@@ -57,7 +57,10 @@ def test_read_after_lease_expiry_is_refused_in_async_mode() -> None:
         await lead.confirm_read(storage.tick)
         assert lead.role_info()["role"] == "leader"
         agency.fail = True
-        await asyncio.sleep(0.35)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0  # the 0.3 s lease runs out on the monotonic clock
+        while lead.role_info()["leaseValid"] is not False and loop.time() < deadline:
+            await asyncio.sleep(0.02)
         with pytest.raises(ArangoError) as err:
             await lead.confirm_read(storage.tick)
         assert err.value.error_num == 1496
