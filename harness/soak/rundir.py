@@ -17,6 +17,8 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from harness.core.run_files import point_latest
+
 TOXIPROXY_LOG = "toxiproxy.log"
 
 
@@ -87,13 +89,4 @@ def point_link(link: Path, target: Path | None) -> None:
         with contextlib.suppress(FileNotFoundError):
             link.unlink()
         return
-    rel = os.path.relpath(target, link.parent)
-    tmp = link.with_name(f".{link.name}.{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
-        tmp.symlink_to(rel)
-        os.replace(tmp, link)
-    except OSError:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    point_latest(link, target)

@@ -20,3 +20,21 @@ def history(*entries: tuple[Any, ...]) -> list[Op]:
         dirty = fields.pop("dirty", None)
         ops.append(Op(i, kind, process, f, value, time, node=node, dirty=dirty, extra=fields))
     return ops
+
+
+S = 1_000_000_000
+
+
+def line(
+    i: int, kind: str, process: Any, f: str, value: Any, t: float, **extra: Any
+) -> dict[str, Any]:
+    """One history line as ``history.jsonl`` holds it, at ``t`` seconds."""
+    return {
+        "index": i,
+        "type": kind,
+        "process": process,
+        "f": f,
+        "value": value,
+        "time": int(t * S),
+        **extra,
+    }

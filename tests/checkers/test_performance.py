@@ -9,34 +9,18 @@ from hypothesis import strategies as st
 
 from harness.checkers.base import as_ops
 from harness.checkers.performance import PerformanceResult, check, check_performance
-
-S = 1_000_000_000
-
-
-def _op(
-    i: int, kind: str, process: Any, f: str, value: Any, t: float, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "index": i,
-        "type": kind,
-        "process": process,
-        "f": f,
-        "value": value,
-        "time": int(t * S),
-        **extra,
-    }
-
+from tests.checkers.helpers import S, line
 
 HISTORY = [
-    _op(0, "invoke", 0, "add", 1, 0.0),
-    _op(1, "invoke", 1, "add", 2, 0.1),
-    _op(2, "ok", 0, "add", 1, 0.2, node="s1"),
-    _op(3, "info", "nemesis", "start", {"fault": "kill"}, 0.3),
-    _op(4, "info", 1, "add", 2, 2.0, error="timeout", node="s2"),
-    _op(5, "invoke", 0, "add", 3, 2.1),
-    _op(6, "fail", 0, "add", 3, 2.15, error={"code": 503}),
-    _op(7, "invoke", 4, "add", 4, 2.2),  # never completes
-    _op(8, "info", "nemesis", "stop", None, 3.0),
+    line(0, "invoke", 0, "add", 1, 0.0),
+    line(1, "invoke", 1, "add", 2, 0.1),
+    line(2, "ok", 0, "add", 1, 0.2, node="s1"),
+    line(3, "info", "nemesis", "start", {"fault": "kill"}, 0.3),
+    line(4, "info", 1, "add", 2, 2.0, error="timeout", node="s2"),
+    line(5, "invoke", 0, "add", 3, 2.1),
+    line(6, "fail", 0, "add", 3, 2.15, error={"code": 503}),
+    line(7, "invoke", 4, "add", 4, 2.2),  # never completes
+    line(8, "info", "nemesis", "stop", None, 3.0),
 ]
 
 
@@ -59,7 +43,7 @@ def test_outcomes_points_and_throughput() -> None:
 
 def test_throughput_widens_bins_for_long_runs() -> None:
     history = [
-        _op(2 * i + k, kind, 0, "add", i, i * 3.0 + k * 0.01)
+        line(2 * i + k, kind, 0, "add", i, i * 3.0 + k * 0.01)
         for i in range(500)
         for k, kind in enumerate(("invoke", "ok"))
     ]
@@ -73,8 +57,8 @@ def test_latency_points_downsample_but_keep_failures() -> None:
     for i in range(3000):
         kind = "fail" if i % 100 == 0 else "ok"
         history += [
-            _op(2 * i, "invoke", i % 7, "add", i, i * 0.01),
-            _op(2 * i + 1, kind, i % 7, "add", i, i * 0.01 + 0.002),
+            line(2 * i, "invoke", i % 7, "add", i, i * 0.01),
+            line(2 * i + 1, kind, i % 7, "add", i, i * 0.01 + 0.002),
         ]
     r = check_performance(as_ops(history), max_points=500)
     assert len(r.latency_points) == 500 and r.completed == 3000
@@ -94,10 +78,10 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         t += draw(st.integers(0, 10**9))
         if process in open_ops:
             kind = draw(st.sampled_from(["ok", "fail", "info", "ok"]))
-            out.append(_op(step, kind, process, "add", open_ops.pop(process), t / S))
+            out.append(line(step, kind, process, "add", open_ops.pop(process), t / S))
         else:
             open_ops[process] = step
-            out.append(_op(step, "invoke", process, "add", step, t / S))
+            out.append(line(step, "invoke", process, "add", step, t / S))
     return out
 
 

@@ -4,7 +4,6 @@ servers, the run's extent, and set-full's lost writes as listed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from harness.checkers.base import FaultWindow, Verdict
 from harness.checkers.set_full import LostElement, SetFullResult
@@ -12,31 +11,15 @@ from reports import display
 from reports.context import lost_writes
 from reports.display import Fault
 from reports.rundir import RunDir
-
-S = 1_000_000_000
-
-
-def _op(
-    i: int, kind: str, process: Any, f: str, value: Any, t: float, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "index": i,
-        "type": kind,
-        "process": process,
-        "f": f,
-        "value": value,
-        "time": int(t * S),
-        **extra,
-    }
-
+from tests.checkers.helpers import S, line
 
 HISTORY = [
-    _op(0, "invoke", 0, "add", 1, 0.0),
-    _op(1, "invoke", 1, "add", 2, 0.1),
-    _op(2, "ok", 0, "add", 1, 0.2, node="s1"),
-    _op(3, "info", "nemesis", "start", {"fault": "kill", "nodes": ["s1"]}, 0.3),
-    _op(4, "info", 1, "add", 2, 2.0, error="timeout"),
-    _op(5, "info", "nemesis", "stop", None, 3.0),
+    line(0, "invoke", 0, "add", 1, 0.0),
+    line(1, "invoke", 1, "add", 2, 0.1),
+    line(2, "ok", 0, "add", 1, 0.2, node="s1"),
+    line(3, "info", "nemesis", "start", {"fault": "kill", "nodes": ["s1"]}, 0.3),
+    line(4, "info", 1, "add", 2, 2.0, error="timeout"),
+    line(5, "info", "nemesis", "stop", None, 3.0),
 ]
 
 
