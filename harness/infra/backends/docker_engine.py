@@ -19,6 +19,7 @@ import ipaddress
 import os
 import random
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -171,13 +172,29 @@ def remove_resources(
                 raise
         removed.containers.append(name)
     for n in networks:
-        try:
-            call(f"remove network {n['Name']}", client.remove_network, n["Id"])
-        except DockerError as exc:
-            if "not found" not in str(exc) and "No such network" not in str(exc):
-                raise
+        _remove_network(client, n)
         removed.networks.append(n["Name"])
     return removed
+
+
+# a container whose removal is still in progress (by us or by a concurrent teardown)
+# keeps its endpoint on the network for a moment: retry for this long
+NETWORK_BUSY_S = 15.0
+
+
+def _remove_network(client: docker.APIClient, network: dict[str, Any]) -> None:
+    deadline = time.monotonic() + NETWORK_BUSY_S
+    while True:
+        try:
+            call(f"remove network {network['Name']}", client.remove_network, network["Id"])
+            return
+        except DockerError as exc:
+            text = str(exc)
+            if "not found" in text or "No such network" in text:
+                return
+            if "active endpoints" not in text or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.2)
 
 
 def remove_run(client: docker.APIClient, run_id: str) -> Swept:
