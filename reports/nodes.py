@@ -3,7 +3,7 @@
 ``test.json`` lists the cluster's nodes (``nodes[]``: id, kind, url, pid on
 the local backend, container name on the Docker backend). The section shows
 one row per node, the container column only when some node ran in one, and
-links each node's collected logs (``nodes/<id>/*.log``); logs of anything
+links each node's collected logs (``nodes/<id>/*.log``, gzipped in a soak); logs of anything
 else the backend collected (e.g. ``nodes/toxiproxy/``) are listed below.
 """
 
@@ -28,7 +28,7 @@ def containers(test: dict[str, Any]) -> list[str]:
 
 
 def logs_by_node(node_logs: list[str]) -> dict[str, list[str]]:
-    """``nodes/<id>/<file>.log`` paths grouped by ``<id>``."""
+    """``nodes/<id>/<file>.log[.gz]`` paths grouped by ``<id>``."""
     grouped: dict[str, list[str]] = {}
     for path in node_logs:
         parts = PurePosixPath(path).parts

@@ -1,8 +1,8 @@
 """Reading a run directory: the files a test leaves behind, checked for shape.
 
 A run directory holds ``test.json``, ``history.jsonl``, ``nemesis.jsonl``,
-``roles.jsonl``, ``results.json`` and ``nodes/<id>/*.log``. Only the history
-is required; a missing optional file becomes a note shown in the report. A
+``roles.jsonl``, ``results.json`` and ``nodes/<id>/*.log`` (``*.log.gz`` once a
+soak compacted it). Only the history is required; a missing optional file becomes a note shown in the report. A
 file that is present but malformed is an error naming the file and line,
 except a torn last line of a JSON Lines file (the writer crashed mid-line),
 which is dropped with a note, since a crash must leave an analysable prefix.
@@ -161,5 +161,6 @@ def load_run(path: str | Path) -> RunDir:
         notes.append(f"{RESULTS} is missing: the history was not checked")
     nodes = root / NODES
     if nodes.is_dir():
-        run.node_logs = sorted(str(p.relative_to(root)) for p in nodes.glob("*/*.log"))
+        logs = [*nodes.glob("*/*.log"), *nodes.glob("*/*.log.gz")]  # gzipped by a soak
+        run.node_logs = sorted(str(p.relative_to(root)) for p in logs)
     return run

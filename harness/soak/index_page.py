@@ -61,17 +61,49 @@ def _p(values: list[float], q: float) -> str:
     return f"{svg.quantile(values, q):.2f}" if values else "–"
 
 
+HOURLY_SPAN_H = 72  # up to three days of rounds: one bar per hour; beyond: one per night
+
+
+def time_axis(rows: list[Row]) -> tuple[list[str], list[str], str]:
+    """Every bucket from the first round to the last, empty ones included, so a gap in the
+    soak shows as a gap: (bucket keys, labels, unit). Hours when the rounds span at most
+    three days, nights beyond that."""
+    if not rows:
+        return [], [], "hour"
+    first = dt.datetime.fromisoformat(min(r.hour for r in rows) + ":00")
+    last = dt.datetime.fromisoformat(max(r.hour for r in rows) + ":00")
+    if (last - first).total_seconds() <= HOURLY_SPAN_H * 3600:
+        step, unit, width = dt.timedelta(hours=1), "hour", 13
+    else:
+        first = first.replace(hour=0)
+        step, unit, width = dt.timedelta(days=1), "night", 10
+    keys: list[str] = []
+    t = first
+    while t <= last:
+        keys.append(t.isoformat()[:width])
+        t += step
+    if unit == "hour":
+        labels = [k[5:].replace("T", " ") + "h" for k in keys]
+    else:
+        labels = [k[5:] for k in keys]
+    return keys, labels, unit
+
+
+def _bucket(row: Row, unit: str) -> str:
+    return row.hour if unit == "hour" else row.night
+
+
 def _trends(rows: list[Row]) -> str:
-    hours = sorted({r.hour for r in rows})
+    keys, labels, unit = time_axis(rows)
     families = sorted({r.family for r in rows})
     lost = {
         fam: [
-            float(sum(r.lost or 0 for r in rows if r.hour == h and r.family == fam)) for h in hours
+            float(sum(r.lost or 0 for r in rows if _bucket(r, unit) == k and r.family == fam))
+            for k in keys
         ]
         for fam in families
     }
-    labels = [h[5:].replace("T", " ") + "h" for h in hours]
-    nights = sorted({r.night for r in rows})
+    nights = time_axis(rows)[0] if unit == "night" else sorted({r.night for r in rows})
     fo = [[f for r in rows if r.night == n for f in r.failovers] for n in nights]
     faults = sorted({r.nemesis for r in rows})
     anomalies = {
@@ -87,18 +119,25 @@ def _trends(rows: list[Row]) -> str:
             for f in faults
         ],
     }
-    per_hour = {
-        v: [float(sum(r.verdict == v for r in rows if r.hour == h)) for h in hours]
+    per_bucket = {
+        v: [float(sum(r.verdict == v for r in rows if _bucket(r, unit) == k)) for k in keys]
         for v in ("valid", "invalid", "error", "unknown")
     }
     return "".join(
         [
-            svg.bars("Acknowledged writes lost per hour, by fault family", labels, lost, "writes"),
+            svg.bars(
+                f"Acknowledged writes lost per {unit}, by fault family", labels, lost, "writes"
+            ),
             svg.boxes(
-                "Failover time per night (whisker min–max, box p50–p99)", nights, fo, "seconds"
+                "Failover time per night (whisker min–max, box p50–p99)",
+                [n[5:] for n in nights],
+                fo,
+                "seconds",
             ),
             svg.bars("Anomalies by fault (rounds)", faults, anomalies, "rounds", ANOMALY_COLORS),
-            svg.bars("Rounds per hour, by verdict", labels, per_hour, "rounds", VERDICT_COLORS),
+            svg.bars(
+                f"Rounds per {unit}, by verdict", labels, per_bucket, "rounds", VERDICT_COLORS
+            ),
         ]
     )
 

@@ -270,6 +270,14 @@ class SoakRunner:
             why = f"soak stopped by {self.stop_reason}: workload ended early"
             rundir.amend_json(run_dir / "results.json", {"incomplete": why})
         rundir.compact(run_dir, passing=record["status"] == "valid")
+        if (run_dir / "report.html").exists():
+            # the report links the node logs, which compaction just gzipped
+            from reports.render import render_report
+
+            try:
+                render_report(run_dir)
+            except Exception as exc:  # the round's verdict stands; the old report stays
+                record["report-error"] = f"{type(exc).__name__}: {exc}"
         record["size_bytes"] = rundir.dir_size(run_dir)
 
     # ---- after each round ----------------------------------------------------

@@ -69,3 +69,14 @@ def test_malformed_nodes_entries_are_skipped(tmp_path: Path) -> None:
     page = write_report(run).read_text(encoding="utf-8")
     assert UNRENDERED not in page
     assert "<b>x</b>" not in page
+
+
+def test_compacted_run_links_the_gzipped_logs(tmp_path: Path) -> None:
+    from harness.soak.rundir import compact
+
+    run = make_set_run(tmp_path / "set")
+    compact(run, passing=True)  # what a soak does to a passing round: logs gzipped
+    assert (run / "nodes" / "s1" / "s1.log.gz").exists()
+    page = write_report(run).read_text(encoding="utf-8")
+    assert 'href="nodes/s1/s1.log.gz"' in page
+    assert 'href="nodes/s1/s1.log"' not in page

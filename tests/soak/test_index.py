@@ -11,7 +11,7 @@ import pytest
 
 from harness.cli import main
 from harness.soak.export import headline, junit_xml
-from harness.soak.index_page import write_index
+from harness.soak.index_page import time_axis, write_index
 from harness.soak.store_index import ROWS_FILE, read_store
 from tests.soak.fakes import make_run
 
@@ -56,6 +56,28 @@ def test_headline_says_what_broke_last_night_and_the_trend(tmp_path: Path) -> No
     text = headline(read_store([tmp_path], tmp_path))
     assert "1 of 2 rounds on 2026-12-01 broke a promise: set/partition-leader/sync" in text
     assert "trending up" in text
+
+
+def test_time_axis_shows_empty_hours_and_switches_to_nights(tmp_path: Path) -> None:
+    two_nights(tmp_path)
+    rows = read_store([tmp_path], tmp_path)
+    keys, labels, unit = time_axis(rows)
+    assert unit == "hour"
+    # 01h on the 30th to 02h on the 1st: every hour, the 22 empty ones included
+    assert len(keys) == 26 and keys[0] == "2026-11-30T01" and keys[-1] == "2026-12-01T02"
+    assert labels[0] == "11-30 01h"
+    make_run(tmp_path, "r00006-set-kill-leader-sync", "20261205T010000", mode="sync")
+    keys, labels, unit = time_axis(read_store([tmp_path], tmp_path))
+    assert unit == "night"
+    assert keys == [
+        "2026-11-30",
+        "2026-12-01",
+        "2026-12-02",
+        "2026-12-03",
+        "2026-12-04",
+        "2026-12-05",
+    ]
+    assert time_axis([]) == ([], [], "hour")
 
 
 def test_junit_has_one_testcase_per_round_with_the_repeat_command(tmp_path: Path) -> None:
