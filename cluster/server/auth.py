@@ -69,6 +69,8 @@ MAX_VERIFIED = 1000
 MAX_CACHED_USERS = 1000
 OPEN_PATHS = frozenset({"/_api/version", "/_admin/server/availability", "/_open/auth"})
 SUPERUSER_PREFIXES = ("/_api/replication", "/_api/wal")
+# Replication routes an administrator reads as in ArangoDB; the handler checks rw on _system.
+ADMIN_PATHS = frozenset({"/_api/replication/applier-state"})
 # Callable without access to the database addressed: the handlers check themselves.
 SELF_SERVICE_PREFIXES = ("/_api/user", "/_api/database/user")
 # Typed request keys where aiohttp has them (3.12+), plain strings before.
@@ -417,7 +419,7 @@ class Auth:
                 user, superuser = await asyncio.to_thread(self.authenticate, header, remote)
             request[USER_KEY] = user
             request[SUPERUSER_KEY] = superuser
-            if path.startswith(SUPERUSER_PREFIXES):
+            if path.startswith(SUPERUSER_PREFIXES) and path not in ADMIN_PATHS:
                 require_superuser(request)
             if not superuser and not path.startswith(SELF_SERVICE_PREFIXES):
                 db = request.match_info.get("db", SYSTEM_DATABASE)

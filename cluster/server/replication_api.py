@@ -3,6 +3,9 @@
 Replication routes (superuser JWT, the cluster secret):
 
 * ``GET /_api/replication/logger-state``: the WAL's state, ArangoDB-shaped.
+* ``GET /_api/replication/applier-state[?global=true]``: this follower's applier,
+  ArangoDB-shaped (see :mod:`cluster.server.applier_state`); also under ``/_db/{name}/``.
+  Like ArangoDB, users with ``rw`` on ``_system`` (root) may read it too.
 * ``GET /_api/wal/tail?from=N&serverId=ID&epoch=E&limit=L&timeout=S``: WAL
   entries with ``tick >= N`` (long-poll up to ``timeout`` s when there are
   none). Headers ``X-Arango-Epoch`` (the leader's epoch; followers refuse an
@@ -22,7 +25,7 @@ Replication routes (superuser JWT, the cluster secret):
 
 Open or plain-auth routes: ``GET /_api/cluster/endpoints`` (leader first),
 ``/_admin/server/role``, ``/_admin/server/mode``, ``/_admin/server/availability``
-(503 on followers), ``/_api/replication/applier-state``.
+(503 on followers).
 """
 
 from __future__ import annotations
@@ -37,11 +40,14 @@ from aiohttp import web
 from cluster.common import clock
 from cluster.common.errors import (
     ERROR_CLUSTER_NOT_LEADER,
+    ERROR_FORBIDDEN,
     ArangoError,
     bad_parameter,
     not_found,
 )
 from cluster.common.http import json_response, read_json
+from cluster.server.api_common import may_manage_users, qbool
+from cluster.server.applier_state import VERSION, applier_state, tcp_endpoint
 from cluster.server.config import ServerConfig
 from cluster.server.leadership import Leadership, Role
 from cluster.server.replication_base import (
@@ -89,13 +95,6 @@ def _tick_pair(p: Any) -> tuple[int, int]:
 def retention_policy(cfg: ServerConfig) -> RetentionPolicy:
     """The server's WAL retention flags as a policy."""
     return RetentionPolicy(cfg.wal_keep_ticks, cfg.wal_max_ticks, cfg.wal_max_bytes)
-
-
-def _tcp(url: str) -> str:
-    for scheme, repl in (("http://", "tcp://"), ("https://", "ssl://")):
-        if url.startswith(scheme):
-            return repl + url[len(scheme) :]
-    return url
 
 
 class ReplicationApi:
@@ -250,7 +249,7 @@ class ReplicationApi:
                     "totalEvents": last,
                     "time": clock.wall_ms(),
                 },
-                "server": {"version": "3.11.0", "serverId": self.leadership.server_id},
+                "server": {"version": VERSION, "serverId": self.leadership.server_id},
                 "clients": [
                     {"serverId": sid, **info}
                     for sid, info in self.leadership.acks.to_json().items()
@@ -305,10 +304,18 @@ class ReplicationApi:
         return json_response({"error": False, "code": 200, "name": name, "entries": entries})
 
     async def applier_state(self, request: web.Request) -> web.Response:
-        self.require_superuser(request)
-        return json_response(
-            {"state": self.leadership.applier.status(), "server": self.leadership.server_id}
+        """ArangoDB's applier state; ``?global=true`` for the server-wide applier."""
+        if not may_manage_users(request):  # ArangoDB: admin access, as root has
+            raise ArangoError(403, ERROR_FORBIDDEN, "forbidden: applier state needs rw on _system")
+        glob = qbool(request, "global", False)
+        database = None if glob else request.match_info.get("db", "_system")
+        lead = self.leadership
+        last = await asyncio.to_thread(self.storage.last_tick)
+        leader_url = lead.servers.get(lead.leader_id or "", "") if lead.role != Role.LEADER else ""
+        body = applier_state(
+            lead.applier.status(), last, lead.server_id, leader_url, clock.wall_ms(), database
         )
+        return json_response(body)
 
     # ------------------------------------------------- endpoints, role, mode
 
@@ -317,7 +324,7 @@ class ReplicationApi:
             {
                 "error": False,
                 "code": 200,
-                "endpoints": [{"endpoint": _tcp(u)} for u in self.leadership.endpoints()],
+                "endpoints": [{"endpoint": tcp_endpoint(u)} for u in self.leadership.endpoints()],
             }
         )
 
@@ -365,15 +372,15 @@ def add_replication_routes(app: web.Application, api: ReplicationApi) -> None:
     app.on_cleanup.append(stop_pruner)
     r = app.router
     r.add_get("/_api/wal/tail", api.tail)
-    r.add_get("/_api/replication/logger-state", api.logger_state)
     r.add_post("/_api/replication/match", api.match)
     r.add_get("/_api/replication/inventory", api.inventory)
     r.add_get("/_api/replication/dump", api.dump)
     r.add_get("/_api/replication/snapshot", api.snapshot)
     r.add_get("/_api/replication/rollbacks", api.rollbacks_list)
     r.add_get("/_api/replication/rollbacks/{name}", api.rollback_file)
-    r.add_get("/_api/replication/applier-state", api.applier_state)
     for prefix in ("", "/_db/{db}"):
+        r.add_get(prefix + "/_api/replication/applier-state", api.applier_state)
+        r.add_get(prefix + "/_api/replication/logger-state", api.logger_state)
         r.add_get(prefix + "/_api/cluster/endpoints", api.endpoints)
         r.add_get(prefix + "/_admin/server/role", api.role)
         r.add_get(prefix + "/_admin/server/mode", api.mode)

@@ -74,6 +74,20 @@ def test_follower_refuses_and_marks_dirty_reads(
     assert http(f"{cluster.url(follower)}/_admin/server/availability", auth="").status == 503
     assert http(f"{cluster.url(follower)}/_admin/server/mode").body["mode"] == "readonly"
 
+    # the applier as ArangoDB AF users read it: running on the follower, idle on the leader
+    reply = http(f"{cluster.url(follower)}/_api/replication/applier-state?global=true")
+    assert reply.status == 200, reply
+    state = reply.body
+    assert state["state"]["running"] is True and state["state"]["phase"] == "running"
+    assert int(state["state"]["lastAppliedContinuousTick"]) >= 1
+    assert state["endpoint"] == cluster.url(leader).replace("http://", "tcp://")
+    assert "database" not in state and state["server"]["serverId"] == follower
+    on_db = http(f"{cluster.url(follower)}/_db/_system/_api/replication/applier-state").body
+    assert on_db["database"] == "_system"
+    idle = http(f"{cluster.url(leader)}/_api/replication/applier-state?global=true").body
+    assert idle["state"]["running"] is False and idle["state"]["phase"] == "inactive"
+    assert idle["endpoint"] is None
+
 
 def test_replication_routes_need_the_cluster_secret(
     failover_cluster: Callable[..., FailoverCluster],
