@@ -1,8 +1,9 @@
 """What the nemesis suites share: test cases, profiles, and the assertions on a run.
 
-A case is a workload, a fault (or ``mixed``) and a replication mode; its id
-reads ``<workload>-<fault>-<mode>`` so ``-k partition`` or ``-k "kill and
-sync"`` select naturally. Each case runs a real test through the runner and
+A case is a workload, a fault (or ``mixed``) and a replication mode, and
+optionally a database other than ``_system`` for the workload; its id reads
+``<workload>[@<database>]-<fault>-<mode>`` so ``-k partition`` or ``-k "kill
+and sync"`` select naturally. Each case runs a real test through the runner and
 asserts, in :func:`assert_run`, that the run really tested something (a fault
 acted, operations succeeded, the verdict is decided) and that the promise
 table's *promised* properties for its mode held; measured ones are recorded
@@ -31,9 +32,11 @@ class Case:
     fault: str
     mode: str
     short: bool = False  # part of the short (CI) profile
+    database: str = "_system"  # where the workload's collection lives
 
     def __str__(self) -> str:
-        return f"{self.workload}-{self.fault}-{self.mode}"
+        where = "" if self.database == "_system" else f"@{self.database}"
+        return f"{self.workload}{where}-{self.fault}-{self.mode}"
 
 
 def params(cases: list[Case]) -> list[Any]:
@@ -49,7 +52,9 @@ def case_test(case: Case, profile: str, backend: str, store: str, seed: int | No
     cluster = default_cluster()
     cluster.replication = "sync" if case.mode == "sync" else "async"
     return Test(
-        workload=REGISTRY.workload(case.workload),
+        workload=REGISTRY.workload(
+            case.workload, {} if case.database == "_system" else {"database": case.database}
+        ),
         seed=random.SystemRandom().randrange(2**31) if seed is None else seed,
         nemesis=case.fault,
         faults=REGISTRY.faults_for(case.fault),

@@ -12,6 +12,7 @@ from nemesis.suite import Case, assert_run, params
 CASES = [
     Case("set", "kill-leader", "async", short=True),
     Case("set", "kill-leader", "sync"),
+    Case("set", "kill-leader", "sync", short=True, database="shop"),  # not only _system
     Case("register", "kill-leader", "sync"),
     Case("set", "kill-random", "async"),
     Case("register", "kill-agency-leader", "sync"),

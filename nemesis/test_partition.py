@@ -13,7 +13,7 @@ CASES = [
     Case("set", "partition-leader", "async", short=True),
     Case("set", "partition-leader", "sync"),
     Case("register", "partition-leader", "sync"),
-    Case("dirty-read", "partition-leader", "async"),
+    Case("dirty-read", "partition-leader", "async", short=True),
     Case("set", "partition-random-halves", "sync"),
     Case("register", "partition-agency-minority", "async"),
     Case("set", "partition-majorities-ring", "async"),

@@ -1,4 +1,9 @@
-"""What every workload shares: creating its collection and reading a document's value."""
+"""What every workload shares: creating its database and collection, and request paths.
+
+A workload works in ``_system`` unless its config names another ``database``;
+then every path it sends goes under ``/_db/<database>/``, as ArangoDB clients
+address a database, and set-up creates the database first.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
+from urllib.parse import quote
 
 from harness.core.client import ArangoClient, Response
 from harness.core.protocols import ATTEMPT_MONO_NS, Completion, Invocation
 
 DUPLICATE_NAME = 1207
+SYSTEM = "_system"
 DOCUMENT_NOT_FOUND = 1202
 
 
@@ -18,22 +25,48 @@ class SetupError(RuntimeError):
     """A workload could not prepare the cluster (no leader answered in time)."""
 
 
-async def ensure_collection(http: ArangoClient, name: str, deadline_s: float = 60.0) -> None:
-    """Create ``name`` on the leader (an existing collection is fine); retry until a leader answers."""
+async def _create(
+    http: ArangoClient, path: str, body: dict[str, Any], what: str, deadline_s: float
+) -> None:
+    """POST ``body`` to ``path`` on the leader until created (an existing one is fine)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + deadline_s
     last: Response | None = None
     while loop.time() < end:
-        last = await http.request("POST", "/_api/collection", body={"name": name})
+        last = await http.request("POST", path, body=body)
         if last.outcome == "ok" or (last.status == 409 and last.error_num == DUPLICATE_NAME):
             return
         await asyncio.sleep(0.3)
     detail = last.error if last is not None else "no attempt"
-    raise SetupError(f"creating collection {name!r} failed within {deadline_s}s: {detail}")
+    raise SetupError(f"creating {what} failed within {deadline_s}s: {detail}")
 
 
-def doc_path(collection: str, key: str | None = None) -> str:
-    return f"/_api/document/{collection}" + (f"/{key}" if key is not None else "")
+async def ensure_collection(
+    http: ArangoClient, name: str, deadline_s: float = 60.0, database: str = SYSTEM
+) -> None:
+    """Create ``name`` (and ``database``, unless ``_system``) on the leader; an existing one is
+    fine; retry until a leader answers."""
+    if database != SYSTEM:
+        await _create(
+            http, "/_api/database", {"name": database}, f"database {database!r}", deadline_s
+        )
+    await _create(
+        http,
+        db_path(database, "/_api/collection"),
+        {"name": name},
+        f"collection {name!r}",
+        deadline_s,
+    )
+
+
+def db_path(database: str, path: str) -> str:
+    """``path`` addressed to ``database``: unchanged for ``_system``, else under ``/_db/``."""
+    return path if database == SYSTEM else f"/_db/{quote(database, safe='')}{path}"
+
+
+def doc_path(collection: str, key: str | None = None, database: str = SYSTEM) -> str:
+    path = f"/_api/document/{collection}" + (f"/{key}" if key is not None else "")
+    return db_path(database, path)
 
 
 def completion(resp: Response, value: Any) -> Completion:
@@ -95,7 +128,8 @@ class CollectionWorkload(Generic[C]):
         return []
 
     async def setup(self, http: ArangoClient) -> None:
-        await ensure_collection(http, self.cfg.collection)
+        database = str(getattr(self.cfg, "database", SYSTEM))
+        await ensure_collection(http, self.cfg.collection, database=database)
 
     def config(self) -> dict[str, Any]:
         return asdict(self.cfg)

@@ -23,6 +23,7 @@ from harness.checkers.catalog import AvailabilityChecker, LinearizableChecker, S
 from harness.core.client import ArangoClient
 from harness.core.protocols import Client, Completion, Invocation, OpSource
 from workloads.common import (
+    SYSTEM,
     CollectionWorkload,
     completion,
     doc_path,
@@ -33,6 +34,7 @@ from workloads.common import (
 @dataclass
 class RegisterConfig:
     collection: str = "register"
+    database: str = SYSTEM  # another database: every request goes under /_db/<database>/
     keys: int = 5  # keys in use at once
     ops_per_key: int = 200
     values: int = 5  # unused since writes are unique; kept so old test.json files load
@@ -84,9 +86,10 @@ class RegisterOps:
 
 
 class RegisterClient:
-    def __init__(self, http: ArangoClient, collection: str) -> None:
+    def __init__(self, http: ArangoClient, collection: str, database: str = SYSTEM) -> None:
         self.http = http
         self.collection = collection
+        self.database = database
 
     async def invoke(self, op: Invocation) -> Completion:
         key, arg = op.value
@@ -95,7 +98,7 @@ class RegisterClient:
         if op.f == "write":
             resp = await self.http.request(
                 "POST",
-                doc_path(self.collection),
+                doc_path(self.collection, database=self.database),
                 body={"_key": str(key), "value": arg},
                 params={"overwrite": "true"},
             )
@@ -105,7 +108,9 @@ class RegisterClient:
         return Completion("fail", op.value, error=f"unknown register op {op.f!r}")
 
     async def _read(self, key: int) -> Completion:
-        resp = await self.http.request("GET", doc_path(self.collection, str(key)), read_only=True)
+        resp = await self.http.request(
+            "GET", doc_path(self.collection, str(key), self.database), read_only=True
+        )
         if resp.outcome == "ok" and isinstance(resp.body, dict):
             return Completion("ok", [key, resp.body.get("value")], node=resp.node)
         if is_not_found(resp):
@@ -114,7 +119,7 @@ class RegisterClient:
 
     async def _cas(self, key: int, old: Any, new: Any) -> Completion:
         value = [key, [old, new]]
-        got = await self.http.request("GET", doc_path(self.collection, str(key)))
+        got = await self.http.request("GET", doc_path(self.collection, str(key), self.database))
         if got.outcome != "ok" or not isinstance(got.body, dict):
             reason = "not found" if is_not_found(got) else got.error
             # only a read was sent: the cas certainly did not happen
@@ -126,7 +131,7 @@ class RegisterClient:
         rev = str(got.body.get("_rev", ""))
         resp = await self.http.request(
             "PUT",
-            doc_path(self.collection, str(key)),
+            doc_path(self.collection, str(key), self.database),
             body={"value": new},
             headers={"If-Match": rev},
         )
@@ -147,4 +152,4 @@ class RegisterWorkload(CollectionWorkload[RegisterConfig]):
         return RegisterOps(self.cfg)
 
     def client(self, http: ArangoClient) -> Client:
-        return RegisterClient(http, self.cfg.collection)
+        return RegisterClient(http, self.cfg.collection, self.cfg.database)

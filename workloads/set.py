@@ -17,12 +17,13 @@ from harness.checkers.base import Checker
 from harness.checkers.catalog import AvailabilityChecker, SetFullChecker, SplitBrainChecker
 from harness.core.client import ArangoClient, Response
 from harness.core.protocols import Client, Completion, Invocation, OpSource
-from workloads.common import CollectionWorkload, completion, doc_path
+from workloads.common import SYSTEM, CollectionWorkload, completion, db_path, doc_path
 
 
 @dataclass
 class SetConfig:
     collection: str = "set"
+    database: str = SYSTEM  # another database: every request goes under /_db/<database>/
     read_fraction: float = 0.05  # share of operations that read the whole set
     batch_size: int = 10000
 
@@ -56,7 +57,7 @@ class SetClient:
         if op.f == "add":
             resp = await self.http.request(
                 "POST",
-                doc_path(self.cfg.collection),
+                doc_path(self.cfg.collection, database=self.cfg.database),
                 body={"_key": str(op.value), "value": op.value},
             )
             return completion(resp, op.value)
@@ -67,7 +68,7 @@ class SetClient:
     async def _read_all(self) -> Completion:
         resp = await self.http.request(
             "PUT",
-            "/_api/simple/all-keys",
+            db_path(self.cfg.database, "/_api/simple/all-keys"),
             body={
                 "collection": self.cfg.collection,
                 "type": "key",
@@ -96,7 +97,10 @@ class SetClient:
     async def _next_batch(self, cursor: str, node: str | None) -> Response:
         target = node if node in {s.id for s in self.http.servers} else None
         return await self.http.request(
-            "PUT", f"/_api/cursor/{cursor}", target=target, read_only=True
+            "PUT",
+            db_path(self.cfg.database, f"/_api/cursor/{cursor}"),
+            target=target,
+            read_only=True,
         )
 
 

@@ -11,8 +11,9 @@ from aiohttp import web
 from harness.core.client import ArangoClient, ServerAddress
 from harness.core.protocols import Invocation
 from tests.harness_runner.fakes import FakeServer, answer
+from workloads.common import db_path
 from workloads.register import RegisterClient
-from workloads.set import SetClient, SetConfig
+from workloads.set import SetClient, SetConfig, SetWorkload
 
 
 class FakeDocs:
@@ -22,14 +23,24 @@ class FakeDocs:
         self.docs: dict[str, dict[str, Any]] = {}
         self.rev = 0
         self.puts: list[str | None] = []
+        self.databases: list[str] = []  # the database each request addressed
+        self.created: list[str] = []
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        parts = request.path.strip("/").split("/")
-        if request.path == "/_api/simple/all-keys":
+        path, db = request.path, "_system"
+        if path.startswith("/_db/"):
+            _, _, db, rest = path.split("/", 3)
+            path = "/" + rest
+        self.databases.append(db)
+        if request.method == "POST" and path in ("/_api/database", "/_api/collection"):
+            self.created.append(f"{db}:{path}:{json.loads(await request.read())['name']}")
+            return answer(201, {"result": True}, "s1")
+        parts = path.strip("/").split("/")
+        if path == "/_api/simple/all-keys":
             keys = sorted(self.docs)
             first = {"result": keys[:2], "hasMore": len(keys) > 2, "id": "c1"}
             return answer(201, first, "s1")
-        if request.path.startswith("/_api/cursor/"):
+        if path.startswith("/_api/cursor/"):
             return answer(200, {"result": sorted(self.docs)[2:], "hasMore": False}, "s1")
         key = parts[3] if len(parts) > 3 else None
         if request.method == "GET":
@@ -88,3 +99,27 @@ def test_set_add_and_read_follows_the_cursor() -> None:
         assert read.type == "ok" and read.value == [1, 3, 5]
 
     _with_fake(body)
+
+
+def test_a_workload_in_another_database_sends_everything_under_db() -> None:
+    async def body(http: ArangoClient, docs: FakeDocs) -> None:
+        workload = SetWorkload(SetConfig(database="shop"))
+        await workload.setup(http)
+        assert docs.created == ["_system:/_api/database:shop", "shop:/_api/collection:set"]
+        c = SetClient(http, workload.cfg)
+        for e in (2, 1, 3):
+            assert (await c.invoke(Invocation("add", e))).type == "ok"
+        read = await c.invoke(Invocation("read", None))  # all-keys, then the cursor
+        assert read.type == "ok" and read.value == [1, 2, 3]
+        r = RegisterClient(http, "register", "shop")
+        assert (await r.invoke(Invocation("write", [7, 1]))).type == "ok"
+        assert (await r.invoke(Invocation("read", [7, None]))).value == [7, 1]
+        assert docs.databases[1:] == ["shop"] * (len(docs.databases) - 1)
+
+    _with_fake(body)
+
+
+def test_db_path_leaves_system_alone_and_quotes_names() -> None:
+    assert db_path("_system", "/_api/document/c") == "/_api/document/c"
+    assert db_path("shop", "/_api/document/c") == "/_db/shop/_api/document/c"
+    assert db_path("a b/c", "/_api/x") == "/_db/a%20b%2Fc/_api/x"
