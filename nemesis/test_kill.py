@@ -13,6 +13,8 @@ CASES = [
     Case("set", "kill-leader", "async", short=True),
     Case("set", "kill-leader", "sync"),
     Case("set", "kill-leader", "sync", short=True, database="shop"),  # not only _system
+    Case("users", "kill-leader", "sync", short=True),  # users and grants hold on the new leader
+    Case("users", "kill-leader", "async"),
     Case("register", "kill-leader", "sync"),
     Case("set", "kill-random", "async"),
     Case("register", "kill-agency-leader", "sync"),

@@ -28,6 +28,7 @@ from nemesis.faults.pause import PauseAgencyLeader, PauseLeader
 from workloads.dirty_read import DirtyReadWorkload
 from workloads.register import RegisterWorkload
 from workloads.set import SetWorkload
+from workloads.users import UsersWorkload
 
 # a workload factory builds the workload from its settings (test.json's workload.config)
 WorkloadFactory = Callable[[Mapping[str, Any]], Workload]
@@ -36,6 +37,7 @@ WORKLOADS: dict[str, WorkloadFactory] = {
     "register": RegisterWorkload.from_config,
     "set": SetWorkload.from_config,
     "dirty-read": DirtyReadWorkload.from_config,
+    "users": UsersWorkload.from_config,
 }
 
 FAULTS: dict[str, type[Fault]] = {
