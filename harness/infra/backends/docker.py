@@ -369,4 +369,5 @@ class DockerBackend(BackendBase[_Container]):
         finally:
             for c in self._entries.values():
                 c.paused = False
+            self.engine.close()
             unregister(self)

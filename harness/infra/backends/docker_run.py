@@ -10,6 +10,7 @@ how (host config, fixed address, labels, no privileges).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import os
 import uuid
@@ -174,3 +175,11 @@ class RunEngine:
         if self.client is None:
             return Swept([], [])
         return remove_run(self.client, self.run_id)
+
+    def close(self) -> None:
+        """Close the engine connection (its HTTP pool): one per run, so a soak does not
+        keep a pool per round (idempotent)."""
+        client, self.client = self.client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
