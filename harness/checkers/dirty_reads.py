@@ -20,8 +20,9 @@ leader and followers:
 
 Who served a read: the op's ``node``. It was a follower when the op says so
 (``"role": "follower"``), else when ``roles.jsonl`` shows that node not
-claiming leadership around the read, else (no roles) when that node never
-acknowledged a write.
+claiming leadership around the read (its answered samples on either side
+say so; a ``down`` sample, where the sampler got no answer, is no evidence),
+else (no roles) when that node never acknowledged a write.
 """
 
 from __future__ import annotations
@@ -176,14 +177,31 @@ def _split(value: Any) -> tuple[Hashable, Any] | None:
     return None
 
 
+UNSEEN_ROLES = frozenset({"down", "unknown"})  # the sampler got no answer: no evidence
+
+
 class _Leadership:
-    """Answers "was ``node`` the leader around ``[start, end]``?" from role samples or acks."""
+    """Answers "was ``node`` a follower around ``[start, end]``?" from role samples or acks.
+
+    Only evidence counts. A node is a follower for a read when no leader claim
+    of it overlaps the read (with the sampling slack) and the node's answered
+    samples nearest the read on either side say it was not leading. A sample
+    the sampler got no answer for (``down``: a partition, a pause, a loaded
+    machine) says nothing either way, so a read in a gap between two leader
+    samples is the leader's, not an unmarked follower read.
+    """
 
     def __init__(self, samples: Sequence[RoleSample], pairs: Sequence[OpPair]) -> None:
         self.by_node: dict[str, list[tuple[int, int]]] = {}
         for node, start, end in leader_intervals(samples):
             self.by_node.setdefault(node, []).append((start, end))
         self.sampled = {s.node for s in samples}
+        answered: dict[str, list[RoleSample]] = {}
+        for s in sorted(samples, key=lambda s: s.time):
+            if s.role not in UNSEEN_ROLES:
+                answered.setdefault(s.node, []).append(s)
+        self.answered = answered
+        self.answered_times = {n: [s.time for s in ss] for n, ss in answered.items()}
         self.ack_nodes = {
             p.complete.node
             for p in pairs
@@ -198,7 +216,14 @@ class _Leadership:
         for s, e in self.by_node.get(node, ()):
             if s - slack <= end and e + slack >= start:
                 return False
-        return True
+        samples = self.answered.get(node, [])
+        times = self.answered_times.get(node, [])
+        before = bisect.bisect_right(times, end) - 1  # the last answered sample by the end
+        after = bisect.bisect_left(times, start)  # the first one from the start on
+        near = [samples[i] for i in (before, after) if 0 <= i < len(samples)]
+        if not near:
+            return node not in self.ack_nodes
+        return all(s.role != "leader" for s in near)
 
 
 def check_dirty_reads(

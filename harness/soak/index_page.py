@@ -134,7 +134,7 @@ def _trends(rows: list[Row]) -> str:
                 fo,
                 "seconds",
             ),
-            svg.bars("Anomalies by fault (rounds)", faults, anomalies, "rounds", ANOMALY_COLORS),
+            svg.hbars("Anomalies by fault (rounds)", faults, anomalies, "rounds", ANOMALY_COLORS),
             svg.bars(
                 f"Rounds per {unit}, by verdict", labels, per_bucket, "rounds", VERDICT_COLORS
             ),

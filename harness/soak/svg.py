@@ -79,6 +79,57 @@ def bars(
     return _frame(title, "".join(body) + _xlabels(labels, xs) + legend(colors), ymax, unit)
 
 
+def hbars(
+    title: str,
+    labels: list[str],
+    series: dict[str, list[float]],
+    unit: str,
+    colors: dict[str, str] | None = None,
+) -> str:
+    """Stacked horizontal bars, one row per label (long category names stay readable)."""
+    colors = colors or {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(series)}
+    row, label_w, top = 16, 170, 8
+    height = top + max(1, len(labels)) * row + 40
+    if not labels:
+        return _frame(title, '<text x="50%" y="50%" class="ax">no data</text>', 1, unit)
+    totals = [sum(vals[i] for vals in series.values()) for i in range(len(labels))]
+    xmax = max(max(totals), 1.0)
+    span = W - label_w - 30
+    body = []
+    for i, label in enumerate(labels):
+        y = top + i * row
+        body.append(
+            f'<text x="{label_w - 6}" y="{y + row - 5}" text-anchor="end" class="ax">'
+            f"{escape(label[:32])}</text>"
+        )
+        base = 0.0
+        for name, vals in series.items():
+            v = vals[i]
+            if v <= 0:
+                continue
+            x0 = label_w + base / xmax * span
+            body.append(
+                f'<rect x="{x0:.1f}" y="{y + 2}" width="{v / xmax * span:.1f}" height="{row - 4}" '
+                f'fill="{colors[name]}"><title>{escape(label)} {escape(name)}: {v:g}</title></rect>'
+            )
+            base += v
+        if totals[i]:
+            x = label_w + totals[i] / xmax * span + 4
+            body.append(f'<text x="{x:.1f}" y="{y + row - 5}" class="ax">{totals[i]:g}</text>')
+    axis_y = top + len(labels) * row + 12
+    keys = "".join(
+        f'<rect x="{label_w + i * 110}" y="{axis_y}" width="10" height="10" fill="{c}"/>'
+        f'<text x="{label_w + i * 110 + 14}" y="{axis_y + 9}" class="ax">{escape(n[:16])}</text>'
+        for i, (n, c) in enumerate(colors.items())
+    )
+    return (
+        f"<figure><figcaption>{escape(title)}</figcaption>"
+        f'<svg viewBox="0 0 {W} {height}" width="{W}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}"><text x="{W - 6}" y="{axis_y + 9}" text-anchor="end" '
+        f'class="ax">{escape(unit)}</text>{"".join(body)}{keys}</svg></figure>'
+    )
+
+
 def legend(colors: dict[str, str]) -> str:
     if len(colors) <= 1:
         return ""

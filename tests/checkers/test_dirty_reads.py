@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from harness.checkers.base import RoleSample
 from harness.checkers.dirty_reads import check, check_dirty_reads
-from tests.checkers.helpers import MS, history
+from harness.core.history import Op
+from tests.checkers.helpers import MS, S, history
 
 LEADER = [RoleSample(t * MS, "s1", "leader") for t in range(0, 40, 5)] + [
     RoleSample(t * MS, "s2", "follower") for t in range(0, 40, 5)
@@ -77,3 +78,33 @@ def test_entry_point_with_role_lines() -> None:
         {"time": 0, "node": "s2", "role": "follower"},
     ]
     assert check(h, roles=roles).valid is False
+
+
+def test_read_in_a_gap_of_unanswered_samples_between_leader_claims_is_the_leaders() -> None:
+    # found in a soak (partition-majorities-ring): the role sampler got no answer from
+    # anyone for seconds; s1 led before and after, at the same epoch, and its reads in
+    # the gap (unmarked, as a leader's are) were taken for unmarked follower reads
+    def samples(node: str, role: str, seconds: tuple[int, ...]) -> list[RoleSample]:
+        return [RoleSample(t * S, node, role) for t in seconds]
+
+    roles = sorted(  # as roles.jsonl has them: in time order
+        [
+            *samples("s1", "leader", (0, 2, 9, 11)),
+            *samples("s2", "follower", (0, 2, 9, 11)),
+            *samples("s1", "down", (4, 6)),
+            *samples("s2", "down", (4, 6)),
+        ],
+        key=lambda r: r.time,
+    )
+
+    def read_at(node: str) -> list[Op]:
+        return history(
+            (0, "invoke", "write", ["x", 1], {"time": 0}),
+            (0, "ok", "write", ["x", 1], {"node": "s1", "time": S // 10}),
+            (1, "invoke", "read", ["x", None], {"time": 5 * S}),
+            (1, "ok", "read", ["x", 1], {"node": node, "dirty": False, "time": 5 * S + MS}),
+        )
+
+    assert check_dirty_reads(read_at("s1"), roles).evidence["unmarked-count"] == 0
+    # the same gap on a follower: its answered samples around the read say follower
+    assert check_dirty_reads(read_at("s2"), roles).evidence["unmarked-count"] == 1
