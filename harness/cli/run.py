@@ -79,7 +79,9 @@ def register(subparsers: Any) -> None:
 def add_test_flags(p: argparse.ArgumentParser) -> None:
     """The flags that define a test (see :meth:`harness.core.test.Test.flags`)."""
     d = TEST_DEFAULTS
-    p.add_argument("--workload", help=f"register | set | dirty-read (default {d['workload']})")
+    p.add_argument(
+        "--workload", help=f"register | set | dirty-read | users (default {d['workload']})"
+    )
     p.add_argument("--workload-config", metavar="JSON", help="workload settings, a JSON object")
     p.add_argument(
         "--nemesis",

@@ -152,3 +152,13 @@ def test_bad_flags_say_which() -> None:
         from_flags(["--agency-flag", "novalue"])
     with pytest.raises(ValueError, match="time limit"):
         from_flags(["--time-limit", "-1"])
+
+
+def test_run_help_names_every_registered_workload(capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in WORKLOADS:
+        assert name in text, name
