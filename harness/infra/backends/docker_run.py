@@ -14,9 +14,9 @@ import contextlib
 import ipaddress
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from harness.infra.backends.docker_engine import (
     LABEL_NODE,
@@ -35,6 +35,11 @@ from harness.infra.backends.docker_engine import (
 T = TypeVar("T")
 STOP_GRACE = 10  # seconds a container gets to exit on SIGTERM before SIGKILL
 LOG_MAX_SIZE = "50m"
+
+
+def _drain(chunks: Iterable[bytes], out: BinaryIO) -> None:
+    for chunk in chunks:
+        out.write(chunk)
 
 
 class RunEngine:
@@ -165,10 +170,17 @@ class RunEngine:
         return bytes(raw).decode("utf-8", "replace").rstrip()
 
     def save_log(self, container: str, path: Path) -> None:
-        """Write a container's whole output, with timestamps, to ``path`` (synchronous)."""
-        raw = call(f"read logs of {container}", self.client.logs, container, timestamps=True)
+        """Write a container's whole output, with timestamps, to ``path`` (synchronous).
+
+        Streamed in chunks: a node's log can be many megabytes, and a soak saves
+        every node's log every round; whole-log buffers would fragment the heap."""
+        operation = f"read logs of {container}"
+        chunks = call(
+            operation, self.client.logs, container, timestamps=True, stream=True, follow=False
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(bytes(raw))
+        with path.open("wb") as out:
+            call(operation, _drain, chunks, out)
 
     def remove_all(self) -> Swept:
         """Remove every container and the network of this run (synchronous, idempotent)."""
