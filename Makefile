@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST := $(VENV)/bin/pytest -n 2 --dist loadgroup
 
-.PHONY: setup demo test lint typecheck unit nemesis-short docker-tier nemesis soak soak-smoke bench images clean
+.PHONY: setup demo test lint typecheck unit nemesis-short docker-tier nemesis soak soak-smoke bench fuzz images clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ images: setup
 
 bench: setup
 	$(PY) -m harness.bench all
+
+# 10,000 generated requests per kind against a local cluster's agency and servers (loopback
+# only, bounded in time); every figure (5xx, crashes, elections, changed documents) must be 0
+fuzz: setup
+	$(PY) -m harness.bench fuzz --count 10000 --time-limit 900
 
 clean:
 	rm -rf $(VENV) store tools/bin tools/gopath

@@ -311,8 +311,9 @@ def histogram(values: Sequence[float], caption: str, bins: int = 24, height: int
     return canvas.render()
 
 
-def op_window(window: Sequence[WindowOp]) -> str:
-    """Porcupine-like view: one row per process, each op a bar from invoke to completion."""
+def op_window(window: Sequence[WindowOp], blocked: int | None = None) -> str:
+    """Porcupine-like view: one row per process, each op a bar from invoke to completion;
+    the op invoked at history index ``blocked`` (the one that cannot be placed) outlined."""
     ops = [_Bar(o.process, o.f, o.value, o.start / 1e9, _s(o.end), o.outcome) for o in window]
     processes = sorted({op.process for op in ops}, key=lambda p: (len(p), p))
     row_h = 26
@@ -327,21 +328,23 @@ def op_window(window: Sequence[WindowOp]) -> str:
     for p, y in rows.items():
         canvas.text(canvas.x0 - 6, y + 16, f"p{p}", anchor="end", weight="bold")
         canvas.line(canvas.x0, y + row_h - 2, canvas.x1, y + row_h - 2, "#eee")
-    for op in ops:
+    for op, source in zip(ops, window, strict=True):
         y = rows[op.process]
         x0 = x((op.start - t0) * 1000)
         x1 = x(((op.end if op.end is not None else t1 + pad) - t0) * 1000)
         label = f"{op.f} {_plain(op.value)}"
+        stuck = blocked is not None and source.index == blocked
         canvas.rect(
             x0,
             y + 2,
             max(x1 - x0, 3.0),
             row_h - 8,
             OUTCOME_COLOURS.get(op.outcome, "#999"),
-            f"p{op.process} {label} -> {op.outcome}",
+            f"p{op.process} {label} -> {op.outcome}" + (" (cannot be placed)" if stuck else ""),
             0.8,
+            stroke="#b00000" if stuck else "",
         )
-        canvas.text(x0 + 3, y + 15, label[:40], size=10, fill="#111")
+        canvas.text(x0 + 3, y + 15, ("✗ " if stuck else "") + label[:40], size=10, fill="#111")
     return canvas.render()
 
 

@@ -12,7 +12,7 @@ from harness.checkers.performance import OUTCOMES, PerformanceResult
 from harness.checkers.result import TypedResult
 from harness.checkers.set_full import SetFullResult
 from harness.checkers.split_brain import SplitBrainResult
-from reports import charts
+from reports import charts, counterexample
 from reports.context import Context
 from reports.html import code, h, long_table, note, raw, secs, section, table, text
 from reports.rundir import HISTORY, HISTORY_EDN, NEMESIS, RESULTS, ROLES, TEST
@@ -149,14 +149,17 @@ def linearizability(ctx: Context) -> str:
     if not failures:
         body = '<p class="empty">Every key checked is linearizable.</p>'
         if lin.verdict.value == "unknown":
-            body = note(f"undecided: {lin.summary}")
+            body = note(f"undecided: {lin.summary}") + counterexample.undecided(lin.undecided)
         return section("linearizable", "Linearizability", body)
     body = ""
     for failure in failures[:20]:
         body += f"<h3>key {code(failure.key)}</h3><p>{h(failure.explanation)}</p>"
         ops = failure.ops
-        if ops:
+        if failure.explain is not None:
+            body += counterexample.counterexample(failure.explain)
+        elif ops:
             body += charts.op_window(ops)
+        if ops:
             rows = [
                 [
                     f"p{o.process}",
@@ -168,6 +171,8 @@ def linearizability(ctx: Context) -> str:
                 ]
                 for o in ops
             ]
+            if failure.explain is not None:
+                body += "<h4>History lines around the point</h4>"
             body += long_table(
                 ["process", "f", "value", "invoked (s)", "completed (s)", "outcome"],
                 rows,
@@ -178,6 +183,7 @@ def linearizability(ctx: Context) -> str:
             body += note("the failure names no operations")
     if len(failures) > 20:
         body += note(f"{len(failures) - 20} more failing keys are in results.json")
+    body += counterexample.undecided(lin.undecided)
     return section("linearizable", f"Linearizability failures ({len(failures)})", body)
 
 
@@ -196,7 +202,7 @@ def set_anomalies(ctx: Context) -> str:
         [key, raw(h(len(value)), True), raw(code(value) if value else "")]
         for key, value in anomalies
     ]
-    body = table(["anomaly", "count", "elements"], rows)
+    body = table(["anomaly", "count", "elements"], rows) + counterexample.set_elements(s)
     lat_rows = []
     for key, q in (("stable-latencies", s.stable_latencies), ("lost-latencies", s.lost_latencies)):
         if q:

@@ -3,7 +3,7 @@
 ArangoDB's Active Failover keeps users and their grants in ``_system/_users``,
 replicated like any data, so a user created on the old leader must log in,
 with the same rights, on the new one. Each ``add`` creates a new user
-``afuser-<n>`` with a password and grants it ``ro`` on the workload's database
+``<n>`` (marked as ours in its ``extra``) with a password and grants it ``ro`` on the workload's database
 (two requests; the add is ``ok`` only when both were acknowledged). A
 ``read`` lists, from ``_system/_users``, the users that hold that grant: the
 set's elements are granted users.
@@ -29,12 +29,18 @@ from harness.checkers.base import Checker
 from harness.checkers.catalog import AvailabilityChecker, SetFullChecker, SplitBrainChecker
 from harness.core.client import ArangoClient
 from harness.core.protocols import Client, Completion, Invocation, OpSource
-from workloads.common import CollectionWorkload, completion, doc_path, ensure_collection
+from workloads.common import (
+    CollectionWorkload,
+    SetupError,
+    completion,
+    doc_path,
+    ensure_collection,
+)
 
-PREFIX = "afuser-"
+MARK = {"workload": "users"}  # in each user's ``extra``: ours, not root or anyone else's
 VERIFY = "verify"  # the final read's invocation value: list the users, then log in as each
 PROBE_KEY = "probe"
-OK, FORBIDDEN = 200, 403
+OK, UNAUTHORIZED, FORBIDDEN = 200, 401, 403
 # answers that decide a user's check; anything else (no answer, 503, 5xx) is retried
 DEFINITE = frozenset({200, 201, 202, 401, 403, 404})
 
@@ -62,7 +68,9 @@ def granted(doc: dict[str, Any], database: str) -> str | None:
 
 
 def user_name(n: int) -> str:
-    return f"{PREFIX}{n}"
+    """The element itself: a user's document key is its name, so a user a returning
+    old leader rolled back is found in its rollback file under the element's key."""
+    return str(n)
 
 
 def password(n: int) -> str:
@@ -102,7 +110,7 @@ class UsersClient:
         return Completion("fail", op.value, error=f"unknown users op {op.f!r}")
 
     async def _add(self, n: int) -> Completion:
-        body = {"user": user_name(n), "passwd": password(n)}
+        body = {"user": user_name(n), "passwd": password(n), "extra": MARK}
         created = await self.http.request("POST", "/_api/user", body=body)
         if created.outcome != "ok":
             return completion(created, n)
@@ -130,9 +138,9 @@ class UsersClient:
         numbers: list[int] = []
         for doc in resp.body.get("result") or []:
             name = str(doc.get("user", "")) if isinstance(doc, dict) else ""
-            if name.startswith(PREFIX) and name[len(PREFIX) :].isdigit():
-                if granted(doc, self.cfg.database) == "ro":
-                    numbers.append(int(name[len(PREFIX) :]))
+            ours = isinstance(doc, dict) and doc.get("extra") == MARK and name.isdigit()
+            if ours and granted(doc, self.cfg.database) == "ro":
+                numbers.append(int(name))
         return Completion("ok", sorted(numbers), node=resp.node)
 
     async def _verified(self) -> Completion:
@@ -208,6 +216,13 @@ class UsersWorkload(CollectionWorkload[UsersConfig]):
 
     async def setup(self, http: ArangoClient) -> None:
         await ensure_collection(http, self.cfg.collection, database=self.cfg.database)
+        nobody = {"Authorization": "Basic " + base64.b64encode(b"nobody:wrong").decode()}
+        probe_auth = await http.request("GET", "/_api/collection", headers=nobody, deadline_s=60.0)
+        if probe_auth.status != UNAUTHORIZED:
+            raise SetupError(
+                "users workload: the cluster does not check credentials (a wrong password got "
+                f"{probe_auth.status}); users and rights mean nothing with --insecure-no-auth"
+            )
         probe = {"_key": PROBE_KEY, "what": "each user's rights are tried on this document"}
         resp = await http.request(
             "POST",

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from cluster.agency.agent import Agent
 from cluster.agency.config import AgentConfig
 from cluster.common import clock
-from cluster.common.config import load
+from cluster.common.config import expand_bare_flags, load
 from cluster.common.http import setup_logging
+from cluster.common.tokens import SecretError
 
 log = logging.getLogger("cluster.agency")
 
@@ -36,13 +37,14 @@ async def _serve(cfg: AgentConfig) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    cfg = load(AgentConfig, argv, "cluster.agency", "One agent of the afcheck agency.")
+    args = expand_bare_flags(list(argv) if argv is not None else sys.argv[1:])
+    cfg = load(AgentConfig, args, "cluster.agency", "One agent of the afcheck agency.")
     setup_logging(cfg.id, cfg.log_level)
     if cfg.clock_file:
         clock.configure(cfg.clock_file)
     try:
         asyncio.run(_serve(cfg))
-    except OSError as exc:
+    except (OSError, SecretError) as exc:
         print(f"cluster.agency: {cfg.id}: cannot start: {exc}", file=sys.stderr)
         return 3
     return 0

@@ -14,6 +14,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from cluster.agency.api import build_app
+from cluster.agency.auth import resolve_secret
 from cluster.agency.callbacks import CallbackDispatcher
 from cluster.agency.client_api import commit_writes
 from cluster.agency.config import AgentConfig, parse_listen
@@ -30,8 +31,11 @@ from cluster.common.errors import (
     ArangoError,
 )
 from cluster.common.http import client_session
+from cluster.common.tokens import InternalToken
 
 log = logging.getLogger(__name__)
+
+BATCH_BODIES = 4  # an appendEntries carries at most about this many client bodies' worth
 
 
 def _make_store(data: dict[str, Any] | None) -> StateMachine:
@@ -44,6 +48,9 @@ class Agent:
     def __init__(self, cfg: AgentConfig) -> None:
         self.cfg = cfg
         self.peer_urls = cfg.peers()
+        # SecretError (before anything is opened) when there is no secret and no --insecure-no-auth
+        self.secret = resolve_secret(cfg.id, cfg.jwt_secret_file, cfg.insecure_no_auth)
+        self.token = InternalToken(self.secret, server_id=cfg.id)
         self.log_store = LogStore(cfg.data_dir)
         self.settings = RaftSettings(
             node_id=cfg.id,
@@ -54,11 +61,12 @@ class Agent:
             rpc_timeout=cfg.rpc_timeout,
             snapshot_every=cfg.snapshot_every,
             max_batch=cfg.max_batch,
+            max_batch_bytes=BATCH_BODIES * cfg.body_limit,
             seed=None if cfg.seed < 0 else cfg.seed,
             group_commit=cfg.group_commit,
         )
         self._session = client_session(max(cfg.rpc_timeout, 10.0))
-        self.transport = HttpTransport(cfg.id, self.peer_urls, self._session)
+        self.transport = HttpTransport(cfg.id, self.peer_urls, self._session, self.token.headers)
         self.raft = RaftNode(self.settings, self.log_store, self.transport, _make_store)
         self.raft.on_apply = self._after_apply
         self.raft.on_leadership = self._leadership_changed
@@ -71,6 +79,10 @@ class Agent:
     @property
     def store(self) -> Store:
         return cast(Store, self.raft.sm)
+
+    def pool_urls(self) -> list[str]:
+        """Every agent's URL as this agent knows it (its own included)."""
+        return [self.cfg.own_url(), *self.peer_urls.values()]
 
     def url_of(self, agent_id: str) -> str | None:
         if agent_id == self.cfg.id:

@@ -11,6 +11,9 @@ Peer API (``/_api/agency_priv/...``): ``requestVote``, ``appendEntries``,
 ``installSnapshot`` (POST), plus ``GET state?path=/a/b``: this agent's
 *local* (possibly stale) value at a path with its commit/apply position, for
 tests and the harness to compare agents. It is not a client read.
+
+Every route needs a member's token signed with the cluster secret
+(:mod:`cluster.agency.auth`); without it the answer is 401.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from cluster.agency.auth import auth_middleware
 from cluster.agency.client_api import add_client_routes
 from cluster.agency.raft_types import (
     RPC_APPEND_ENTRIES,
@@ -39,14 +43,14 @@ if TYPE_CHECKING:
     from cluster.agency.agent import Agent
 
 VERSION = "3.11.0-afcheck"
-PRIV_BODY_LIMIT_FACTOR = 8  # snapshots may exceed a client body
+PRIV_BODY_LIMIT = 128 * 1024 * 1024  # snapshots (the whole tree) may exceed a client body
 
 
 def build_app(agent: Agent) -> web.Application:
     """The aiohttp application serving ``agent``."""
     app = web.Application(
-        middlewares=[make_error_middleware(agent.cfg.id)],
-        client_max_size=agent.cfg.body_limit * PRIV_BODY_LIMIT_FACTOR,
+        middlewares=[make_error_middleware(agent.cfg.id), auth_middleware(agent.secret)],
+        client_max_size=max(agent.cfg.body_limit, PRIV_BODY_LIMIT),
     )
     limit = agent.cfg.body_limit
 
@@ -63,7 +67,7 @@ def build_app(agent: Agent) -> web.Application:
         rpc = request.match_info["rpc"]
         if rpc not in RPCS:
             raise not_found(f"unknown agency RPC '{rpc}'")
-        body = await read_json(request, limit * PRIV_BODY_LIMIT_FACTOR)
+        body = await read_json(request, max(limit, PRIV_BODY_LIMIT))
         if not isinstance(body, dict):
             raise bad_parameter(f"{rpc} body must be an object")
         try:

@@ -35,6 +35,7 @@ from aiohttp import web
 from cluster.agency.store import parse_read, parse_transact, parse_write
 from cluster.agency.store_parse import MAX_CLIENT_ID_LENGTH
 from cluster.agency.tree_paths import sorted_json
+from cluster.agency.write_guards import SERVER_STATES, check_writes, member_urls
 from cluster.common import clock
 from cluster.common.errors import (
     ERROR_AGENCY_MALFORMED_TRANSACTION,
@@ -88,6 +89,15 @@ async def commit_writes(agent: Agent, entries: list[dict[str, Any]], operation: 
     new as every acknowledged write) and, if it still fails, never proposed.
     Proposed entries are checked once more when applied, in log order.
     """
+    store = agent.store
+    check_writes(
+        entries,
+        store.get,
+        member_urls(agent.pool_urls(), store.get(SERVER_STATES)),
+        agent.cfg.observer_allow,
+        store.observer_count(),
+        agent.cfg.max_observers,
+    )
     verdicts = agent.store.precheck(entries)
     if not all(v or e["txn"].get("forbidden") for v, e in zip(verdicts, entries, strict=True)):
         await agent.linearizable_barrier(operation)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cluster.agency.supervision import SupervisionConfig
-from cluster.common.http import DEFAULT_BODY_LIMIT
+
+# Agency values are small (ArangoDB's agency holds cluster metadata); a bigger body is
+# refused with 413 before it is parsed, so no single write stalls the Raft loop for long
+# (docs/decisions.md, "Agency body limit").
+AGENCY_BODY_LIMIT = 1024 * 1024
 
 
 def parse_peer(text: str) -> tuple[str, str]:
@@ -66,7 +70,8 @@ class AgentConfig:
         metadata={"help": "batch concurrent writes into one fsync (false: one fsync each)"},
     )
     body_limit: int = field(
-        default=DEFAULT_BODY_LIMIT, metadata={"help": "largest accepted request body (bytes)"}
+        default=AGENCY_BODY_LIMIT,
+        metadata={"help": "largest accepted client request body (bytes)"},
     )
     supervision: bool = field(default=True, metadata={"help": "run supervision when leader"})
     supervision_interval: float = field(
@@ -80,6 +85,26 @@ class AgentConfig:
     )
     ttl_interval: float = field(
         default=0.1, metadata={"help": "seconds between the leader's TTL expiry checks"}
+    )
+    jwt_secret_file: str = field(
+        default="",
+        metadata={
+            "help": "file holding the cluster secret (HS256), mode 0600; see docs/security.md"
+        },
+    )
+    insecure_no_auth: bool = field(
+        default=False,
+        metadata={"help": "run WITHOUT authentication: anyone may do anything (tests only)"},
+    )
+    observer_allow: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "a URL prefix observer callbacks may go to, besides cluster members "
+            "(repeat); see docs/security.md"
+        },
+    )
+    max_observers: int = field(
+        default=1000, metadata={"help": "most observer registrations the agency keeps"}
     )
     clock_file: str = field(default="", metadata={"help": "JSON clock-skew file"})
     log_level: str = field(default="INFO", metadata={"help": "DEBUG, INFO, WARNING, ERROR"})
@@ -106,6 +131,10 @@ class AgentConfig:
             raise ValueError("timeouts must be positive")
         if self.snapshot_every < 1 or self.max_batch < 1 or self.body_limit < 1024:
             raise ValueError("--snapshot-every, --max-batch must be >= 1, --body-limit >= 1024")
+        if self.jwt_secret_file and self.insecure_no_auth:
+            raise ValueError("give --jwt-secret-file or --insecure-no-auth, not both")
+        if self.max_observers < 0:
+            raise ValueError("--max-observers must be >= 0")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError(f"--log-level: unknown level {self.log_level!r}")
         SupervisionConfig(

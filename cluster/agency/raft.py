@@ -186,14 +186,14 @@ class RaftNode:
                 pass
             self._wake.clear()
             now = self._clock.monotonic()
-            if now >= next_tick:
-                behind = int((now - next_tick) / tick) + 1
-                for _ in range(behind):  # a stalled loop catches up: time did pass
-                    self.core.tick()
-                next_tick += behind * tick
             try:
+                if now >= next_tick:
+                    behind = int((now - next_tick) / tick) + 1
+                    next_tick += behind * tick
+                    for _ in range(behind):  # a stalled loop catches up: time did pass
+                        self.core.tick()
                 self._process()
-            except Exception:
+            except Exception:  # nothing may end the loop: it is what holds elections
                 log.exception("%s: raft loop failed; retrying", self.id)
                 await asyncio.sleep(self._clock.real_duration(tick))
 
@@ -231,14 +231,21 @@ class RaftNode:
         finally:
             self._reads.pop(ctx, None)
 
+    def _request(self, rpc: str, body: dict[str, Any]) -> Message:
+        """A peer's request, validated (``ValueError``: answered 400, nothing changed)."""
+        m = request_from_wire(rpc, body, self.id)
+        if m.src not in self.peers:
+            raise ValueError(f"{m.src!r} is not a member of this agency")
+        return m
+
     def handle_request_vote(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._handle(request_from_wire("requestVote", body, self.id))
+        return self._handle(self._request("requestVote", body))
 
     def handle_append_entries(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._handle(request_from_wire("appendEntries", body, self.id))
+        return self._handle(self._request("appendEntries", body))
 
     def handle_install_snapshot(self, body: dict[str, Any]) -> dict[str, Any]:
-        m = request_from_wire("installSnapshot", body, self.id)
+        m = self._request("installSnapshot", body)
         snap = m.snapshot
         if snap is not None and snap.last_index > self.core.commit and m.term >= self.core.term:
             # build it first: bad data raises ValueError before anything changes

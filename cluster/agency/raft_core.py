@@ -315,6 +315,15 @@ class RaftCore:
         pr.inflight, pr.sent_at = True, self.now
         self._to_send[peer] = None
 
+    def _bounded(self, entries: list[LogEntry]) -> tuple[LogEntry, ...]:
+        """The first entries whose JSON fits ``max_batch_bytes`` (at least one)."""
+        size = 0
+        for i, e in enumerate(entries):
+            size += e.wire_size
+            if i and size > self.cfg.max_batch_bytes:
+                return tuple(entries[:i])
+        return tuple(entries)
+
     def _build_append(self, peer: str) -> Message:
         pr = self.progress[peer]
         if pr.next <= self.log.snapshot_index:
@@ -322,7 +331,7 @@ class RaftCore:
             return Message(SNAP, self.id, peer, self.term, context=self._round, snapshot=snap)
         prev = pr.next - 1
         upto = min(self.log.last_index, prev + self.cfg.max_batch)
-        entries = tuple(self.log.slice(pr.next, upto)) if upto >= pr.next else ()
+        entries = self._bounded(self.log.slice(pr.next, upto)) if upto >= pr.next else ()
         prev_term = self.log.term_at(prev) or 0
         return Message(
             APP,

@@ -9,7 +9,9 @@ under the deterministic simulator.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER = "follower", "pre-candidate", "candidate", "leader"
@@ -25,13 +27,6 @@ RESPONSE_OF = {PREVOTE: PREVOTE_RESP, VOTE: VOTE_RESP, APP: APP_RESP, SNAP: SNAP
 NOOP: dict[str, Any] = {"kind": "noop"}
 
 
-def as_int(value: Any, default: int = 0) -> int:
-    """``value`` if it is a JSON integer, else ``default`` (peers' bodies are untrusted)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return default
-    return value
-
-
 @dataclass(frozen=True)
 class LogEntry:
     """One Raft log entry (immutable: the same object may sit in several logs)."""
@@ -42,6 +37,11 @@ class LogEntry:
 
     def to_wire(self) -> list[Any]:
         return [self.index, self.term, self.entry]
+
+    @cached_property
+    def wire_size(self) -> int:
+        """Bytes of the entry as JSON (what it adds to an appendEntries body)."""
+        return len(json.dumps(self.entry, separators=(",", ":")))
 
     @staticmethod
     def from_wire(raw: Any) -> LogEntry:
@@ -155,6 +155,7 @@ class CoreConfig:
     election_ticks_max: int = 50
     rpc_timeout_ticks: int = 25
     max_batch: int = 1000
+    max_batch_bytes: int = 4 * 1024 * 1024  # an append carries at least one entry
     unsafe_grant_vote_without_log_check: bool = False  # test-only: a deliberately broken core
 
     @property

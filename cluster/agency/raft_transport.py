@@ -1,7 +1,8 @@
 """Raft RPCs between agents over HTTP (``POST /_api/agency_priv/<rpc>``).
 
 A peer is known by its id; its URL is only how this agent reaches it (it may
-be a Toxiproxy proxy). Every call has an explicit timeout; any failure
+be a Toxiproxy proxy). Every call carries this agent's short-lived token
+signed with the cluster secret and has an explicit timeout; any failure
 (refused, reset, timeout, non-JSON answer) comes back as ``None`` so the Raft
 loops treat it as a lost message.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -23,8 +25,15 @@ PRIV_PREFIX = "/_api/agency_priv/"
 class HttpTransport:
     """Sends Raft RPCs to peers through one shared aiohttp session."""
 
-    def __init__(self, node_id: str, peers: dict[str, str], session: aiohttp.ClientSession):
+    def __init__(
+        self,
+        node_id: str,
+        peers: dict[str, str],
+        session: aiohttp.ClientSession,
+        auth_headers: Callable[[], dict[str, str]] = dict,
+    ):
         self.node_id = node_id
+        self.auth_headers = auth_headers
         self.peers = dict(peers)
         self._session = session
         self.failures: dict[str, int] = {p: 0 for p in peers}
@@ -40,7 +49,11 @@ class HttpTransport:
             async with self._session.post(
                 url + PRIV_PREFIX + rpc,
                 data=payload,
-                headers={"Content-Type": "application/json", "X-Agency-From": self.node_id},
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Agency-From": self.node_id,
+                    **self.auth_headers(),
+                },
                 timeout=aiohttp.ClientTimeout(total=time_limit),
             ) as resp:
                 if resp.status != 200:

@@ -72,6 +72,7 @@ class RaftSettings:
     rpc_timeout: float = 0.5
     snapshot_every: int = 10000
     max_batch: int = 1000
+    max_batch_bytes: int = 4 * 1024 * 1024
     seed: int | None = None
     snapshot_rpc_timeout: float = 10.0
     group_commit: bool = True
@@ -104,4 +105,5 @@ class RaftSettings:
             ),
             rpc_timeout_ticks=math.ceil(slowest / self.tick) + ticks(1.0),
             max_batch=self.max_batch,
+            max_batch_bytes=self.max_batch_bytes,
         )

@@ -56,6 +56,7 @@ from cluster.agency.tree_paths import (
     sorted_json,
     split_path,
 )
+from cluster.agency.write_guards import increment_overflow
 
 __all__ = [
     "ApplyResult",
@@ -217,6 +218,9 @@ class Store:
         if failed:
             keys = [str(item[2]) if len(item) > 2 else str(item[0]) for item in failed]
             return ApplyResult(ok=False, failed_precondition=failed[0][0], failed=keys)
+        overflow = increment_overflow(txn, self.get)
+        if overflow is not None:  # refused before proposing; here only after a race
+            return ApplyResult(ok=False, failed_precondition=overflow, failed=[overflow])
         changed: list[str] = []
         query: dict[str, Any] = {}
         for path, op in txn["ops"]:
@@ -362,6 +366,9 @@ class Store:
     def ttl_of(self, path: str) -> float | None:
         """The recorded expiry (leader wall seconds) of ``path``, if it has one."""
         return self._ttl.get(normalize_path(path))
+
+    def observer_count(self) -> int:
+        return sum(len(urls) for urls in self._observers.values())
 
     def observers_for(self, changed: list[str]) -> dict[str, list[str]]:
         """URL -> the changed paths it observes (at, below, or above the observed path)."""

@@ -22,6 +22,22 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+# boolean flags that may stand alone: ``--insecure-no-auth`` means ``--insecure-no-auth true``
+BARE_FLAGS = ("--insecure-no-auth",)
+BOOL_WORDS = frozenset({"1", "true", "yes", "on", "0", "false", "no", "off"})
+
+
+def expand_bare_flags(argv: Sequence[str], bare: Sequence[str] = BARE_FLAGS) -> list[str]:
+    """``argv`` with ``true`` after each flag of ``bare`` given without a value."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        following = argv[i + 1] if i + 1 < len(argv) else ""
+        if arg in bare and following.lower() not in BOOL_WORDS:
+            out.append("true")
+    return out
+
+
 class ConfigError(ValueError):
     """A configuration value or file is wrong; the message says which and why."""
 

@@ -4,7 +4,8 @@ The configured agency URLs are tried in turn. A 307 (not the Raft leader),
 a 503 (no leader) or a connection error moves on to the next URL rather than
 following ``Location``: the configured URL is this server's own path to that
 agent (possibly a per-link proxy) and a redirect would bypass it. Every request
-has a timeout, and a whole call gives up after one pass over the URLs (plus a
+has a timeout and carries this server's short-lived token signed with the
+cluster secret (``headers``), and a whole call gives up after one pass over the URLs (plus a
 second pass after a short pause when every agent said "no leader yet").
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -30,7 +32,12 @@ class AgencyClient:
     """Reads and writes the agency with a per-request timeout."""
 
     def __init__(
-        self, node_id: str, urls: list[str], session: aiohttp.ClientSession, timeout: float
+        self,
+        node_id: str,
+        urls: list[str],
+        session: aiohttp.ClientSession,
+        timeout: float,
+        headers: Callable[[], dict[str, str]] = dict,
     ) -> None:
         if not urls:
             raise ValueError("at least one agency URL is needed")
@@ -38,6 +45,7 @@ class AgencyClient:
         self.urls = list(urls)
         self.session = session
         self.timeout = timeout
+        self.headers = headers
         self._current = 0  # index of the URL that answered last
 
     async def _post(self, op: str, body: Any) -> tuple[int, Any]:
@@ -51,6 +59,7 @@ class AgencyClient:
                     async with self.session.post(
                         url,
                         json=body,
+                        headers=self.headers(),
                         allow_redirects=False,
                         timeout=aiohttp.ClientTimeout(total=self.timeout),
                     ) as resp:

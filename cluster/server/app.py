@@ -18,6 +18,7 @@ from aiohttp import web
 from cluster.common.errors import ArangoError
 from cluster.common.http import make_error_middleware
 from cluster.server import (
+    api_admin,
     api_collections,
     api_databases,
     api_documents,
@@ -40,7 +41,7 @@ from cluster.server.storage_batch import WriteBatcher
 
 log = logging.getLogger(__name__)
 
-ROUTE_MODULES = (api_databases, api_collections, api_documents, api_simple, api_users)
+ROUTE_MODULES = (api_databases, api_collections, api_documents, api_simple, api_users, api_admin)
 
 
 def build_client_routes(

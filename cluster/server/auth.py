@@ -9,9 +9,8 @@
   servers of a cluster. Replication endpoints accept only those. The ones a
   server makes live :data:`INTERNAL_TOKEN_LIFETIME_S` and are renewed at half
   their life.
-* Tokens are decoded strictly: three unpadded base64url parts in canonical
-  form, an HS256 header, a JSON object of claims; ``exp``, when present, must
-  be a finite number (a string or anything else is refused, never ignored).
+* Tokens are decoded strictly (:mod:`cluster.common.tokens`, shared with the
+  agency).
 * Failed logins are throttled per user and client address
   (:class:`LoginThrottle`): after a few failures each further attempt waits
   for a doubling delay, capped, so nobody (root included) is locked out for
@@ -31,12 +30,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
-import hmac
-import json
 import logging
 import math
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -47,6 +42,10 @@ from aiohttp import web
 
 from cluster.common import clock
 from cluster.common.errors import ERROR_FORBIDDEN, ArangoError, unauthorized
+from cluster.common.tokens import INTERNAL_TOKEN_LIFETIME_S as INTERNAL_TOKEN_LIFETIME_S
+from cluster.common.tokens import InternalToken, is_superuser_claims
+from cluster.common.tokens import sign_jwt as sign_jwt
+from cluster.common.tokens import verify_jwt as verify_jwt
 from cluster.server.keys import SYSTEM_DATABASE
 from cluster.server.storage import Storage
 from cluster.server.users import (
@@ -63,8 +62,6 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 TOKEN_LIFETIME_S = 3600  # user tokens from /_open/auth (ArangoDB: one hour)
-INTERNAL_TOKEN_LIFETIME_S = 600  # superuser tokens servers send each other
-MAX_TOKEN_LENGTH = 8192
 MAX_VERIFIED = 1000
 MAX_CACHED_USERS = 1000
 OPEN_PATHS = frozenset({"/_api/version", "/_admin/server/availability", "/_open/auth"})
@@ -80,65 +77,6 @@ USER_KEY: Any = (
 SUPERUSER_KEY: Any = (
     web.RequestKey("afcheck.superuser", bool) if hasattr(web, "RequestKey") else "afcheck.superuser"
 )
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    """Strict base64url: no padding, no other characters, canonical trailing bits."""
-    if _B64URL.fullmatch(text) is None or len(text) % 4 == 1:
-        raise ValueError("not unpadded base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64(data) != text:
-        raise ValueError("non-canonical base64url")
-    return data
-
-
-def sign_jwt(claims: dict[str, Any], secret: str) -> str:
-    """An HS256 JSON Web Token of ``claims``."""
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = f"{header}.{payload}".encode()
-    signature = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64(signature)}"
-
-
-def _valid_exp(exp: Any) -> bool:
-    return isinstance(exp, int | float) and not isinstance(exp, bool) and math.isfinite(exp)
-
-
-def verify_jwt(token: str, secret: str) -> dict[str, Any] | None:
-    """The claims of a valid, unexpired HS256 token signed with ``secret``, else None."""
-    if not secret or len(token) > MAX_TOKEN_LENGTH:
-        return None
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        signature = _unb64(parts[2])
-        expected = hmac.new(
-            secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256
-        ).digest()
-        if not hmac.compare_digest(expected, signature):
-            return None
-        header = json.loads(_unb64(parts[0]))
-        if not isinstance(header, dict) or header.get("alg") != "HS256":
-            return None
-        if header.get("typ", "JWT") != "JWT":
-            return None
-        claims = json.loads(_unb64(parts[1]))
-    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
-        return None
-    if not isinstance(claims, dict):
-        return None
-    if "exp" in claims:
-        exp = claims["exp"]
-        if not _valid_exp(exp) or exp < clock.wall():
-            return None
-    return claims
 
 
 def strip_db_prefix(path: str) -> str:
@@ -266,29 +204,17 @@ class Auth:
         self._verified: dict[str, tuple[str, bool]] = {}
         self._docs: dict[str, dict[str, Any] | None] = {}
         self._generation = -1
-        self._internal_token = ""
-        self._internal_exp = 0.0
+        self._internal = InternalToken(jwt_secret)
 
     # -- tokens -------------------------------------------------------------------
 
     def superuser_token(self) -> str:
-        """A token the servers of this cluster use with each other.
-
-        It expires after :data:`INTERNAL_TOKEN_LIFETIME_S`; a new one is made
-        once half of that has passed, so a leaked token is short-lived and one
-        in use never runs out (clock skew between servers up to half the
-        lifetime included).
-        """
-        now = clock.wall()
-        if not self._internal_token or self._internal_exp - now < INTERNAL_TOKEN_LIFETIME_S / 2:
-            exp = int(now) + INTERNAL_TOKEN_LIFETIME_S
-            claims = {"server_id": "afcheck", "iss": "arangodb", "iat": int(now), "exp": exp}
-            self._internal_token = sign_jwt(claims, self.jwt_secret)
-            self._internal_exp = float(exp)
-        return self._internal_token
+        """A token the members of this cluster use with each other (short-lived, renewed)."""
+        return self._internal.token()
 
     def superuser_headers(self) -> dict[str, str]:
-        return {"Authorization": f"bearer {self.superuser_token()}"}
+        """The header members send each other (none when this server has no secret)."""
+        return self._internal.headers()
 
     def user_token(self, username: str) -> str:
         now = int(clock.wall())
@@ -383,7 +309,7 @@ class Auth:
             claims = verify_jwt(value, self.jwt_secret)
             if claims is None:
                 raise unauthorized("invalid or expired token")
-            if "server_id" in claims and "preferred_username" not in claims:
+            if is_superuser_claims(claims):
                 return ROOT, True
             named = claims.get("preferred_username")
             if not isinstance(named, str):

@@ -21,6 +21,12 @@ writing before anyone can be promoted.
 
 **Sync mode**: :meth:`commit` also waits for the sync follower (see
 :mod:`cluster.server.sync_follower`).
+
+**Planned switchover** (:meth:`switchover`, run by
+:mod:`cluster.server.handover`): while ``handing_over`` the leader refuses
+writes and leader reads; a write landing after ``handover_tick`` is never
+acknowledged. ``plan_lock`` keeps a heartbeat from acting on a Plan read
+before the switchover's agency write.
 """
 
 from __future__ import annotations
@@ -38,16 +44,18 @@ from cluster.common.errors import (
     ERROR_HTTP_SERVICE_UNAVAILABLE,
     ArangoError,
 )
-from cluster.server.agency_client import AgencyClient, AgencyError, get_path
+from cluster.server.agency_client import AgencyClient, AgencyError
 from cluster.server.config import ServerConfig
 from cluster.server.follower_acks import FollowerAcks, WalNotifier
+from cluster.server.handover import DEFAULT_TIMEOUT, Handover, handover_in_progress
+from cluster.server.heartbeat import Beat, read_plan, write_heartbeat
 from cluster.server.sync_follower import PLAN, SyncFollowerKeeper, indeterminate
 
 log = logging.getLogger(__name__)
 
 STEP_DOWN_QUIET = 0.3  # seconds a demoted leader lets in-flight writes land before following
-DRAIN_TIMEOUT = 1.0
-FAST_POLL = 0.1  # seconds between Plan reads while waiting for a (new) leader  # seconds a promoted follower gives its applier to finish a batch
+DRAIN_TIMEOUT = 1.0  # seconds a promoted follower gives its applier to finish a batch
+FAST_POLL = 0.1  # seconds between Plan reads while waiting for a (new) leader
 
 
 class Role(enum.StrEnum):
@@ -75,17 +83,6 @@ class FollowerControl(Protocol):
     async def stop(self, drain_timeout: float) -> None: ...
 
     def status(self) -> dict[str, Any]: ...
-
-
-def health_status(value: Any) -> str:
-    """``GOOD|BAD|FAILED`` from a ``Supervision/Health/<id>`` value (string or object)."""
-    if isinstance(value, str):
-        return value.upper()
-    if isinstance(value, dict):
-        for key in ("Status", "status"):
-            if isinstance(value.get(key), str):
-                return str(value[key]).upper()
-    return "UNKNOWN"
 
 
 class Leadership:
@@ -118,6 +115,9 @@ class Leadership:
         self.last_error = ""
         self.transitions: list[dict[str, Any]] = []
         self._transition_lock = asyncio.Lock()
+        self.plan_lock = asyncio.Lock()  # one heartbeat cycle or one switchover key move at a time
+        self.handing_over = False
+        self.handover_tick: int | None = None  # writes above it are never acknowledged
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._follow_task: asyncio.Task[None] | None = None
@@ -154,9 +154,19 @@ class Leadership:
             headers={"X-Arango-Endpoint": ""},
         )
 
+    def leading(self, epoch: int | None = None, lease: bool = True) -> bool:
+        """This server leads (in ``epoch``, if given), with a valid lease unless ``lease=False``."""
+        return (
+            self.role == Role.LEADER
+            and (epoch is None or self.epoch == epoch)
+            and (not lease or self.lease_valid())
+        )
+
     def check_write(self) -> None:
         if self.role != Role.LEADER or not self.lease_valid():
             raise self.not_leader_error()
+        if self.handing_over:
+            raise handover_in_progress(self.server_id)
         if self.sync_mode and self.sync.refuses_writes(self.health):
             raise ArangoError(
                 503,
@@ -166,8 +176,10 @@ class Leadership:
             )
 
     def check_read(self, allow_dirty: bool) -> bool:
-        if self.role == Role.LEADER and self.lease_valid():
+        if self.role == Role.LEADER and self.lease_valid() and not self.handing_over:
             return False
+        if self.handing_over and not allow_dirty:
+            raise handover_in_progress(self.server_id)
         if allow_dirty:
             return True
         raise self.not_leader_error()
@@ -180,6 +192,11 @@ class Leadership:
         if self.role != Role.LEADER or not self.lease_valid():
             raise indeterminate(
                 f"{self.server_id}: lost leadership or lease while writing tick {tick}"
+            )
+        if self.handover_tick is not None and tick > self.handover_tick:
+            raise indeterminate(
+                f"{self.server_id}: tick {tick} landed after the switchover's last tick "
+                f"{self.handover_tick}"
             )
 
     async def confirm_read(self, tick: int) -> None:
@@ -195,7 +212,7 @@ class Leadership:
         epoch = self.epoch
 
         def leading() -> bool:
-            return self.role == Role.LEADER and self.epoch == epoch and self.lease_valid()
+            return self.leading(epoch) and not self.handing_over
 
         if self.sync_mode:
             problem = await self.sync.await_committed(tick, leading)
@@ -240,8 +257,37 @@ class Leadership:
             "syncFollower": self.sync.current if self.sync_mode else None,
             "followers": self.acks.to_json() if self.role == Role.LEADER else {},
             "applier": self.applier.status(),
+            "handingOver": self.handing_over,
             "lastError": self.last_error,
         }
+
+    # ------------------------------------------------------ planned switchover
+
+    async def switchover(
+        self, to: str | None = None, wait_s: float = DEFAULT_TIMEOUT
+    ) -> dict[str, Any]:
+        """Hand leadership to ``to`` (or the first GOOD follower holding every write), waiting
+        at most ``wait_s`` seconds for it to hold every write."""
+        return (await Handover(self, wait_s).run(to)).to_json()
+
+    def begin_handover(self) -> None:
+        self.handing_over = True
+        self.handover_tick = None
+        self.acks.wake()
+
+    def end_handover(self) -> None:
+        self.handing_over = False
+        self.handover_tick = None
+
+    def drop_lease(self) -> None:
+        """Lead again only after a heartbeat has read the Plan (the key may have moved)."""
+        self.lease_start = None
+
+    async def follow_now(self, leader: str, epoch: int) -> None:
+        """The switchover moved the leader key to ``leader``: follow it at once."""
+        await self._follow(leader, epoch)
+        self.wal.notify(self.storage.last_tick())  # end the followers' long polls: new epoch
+        self.poke()
 
     # ------------------------------------------------------- follower acks
 
@@ -273,7 +319,8 @@ class Leadership:
         while True:
             started = clock.monotonic()
             try:
-                again = await self._cycle(started)
+                async with self.plan_lock:
+                    again = await self._cycle(started)
             except AgencyError as exc:
                 self._note_error(str(exc))
                 again = False
@@ -314,52 +361,30 @@ class Leadership:
         """One heartbeat; True when the next one should follow at once."""
         self.heartbeat_seq += 1
         following = self.server_id if self.role == Role.LEADER else (self.leader_id or "")
-        await self.agency.write(
-            {
-                f"/Sync/ServerStates/{self.server_id}": {
-                    "op": "set",
-                    "new": {
-                        "time": clock.wall_ms(),
-                        "seq": self.heartbeat_seq,
-                        "endpoint": self.cfg.advertised,
-                    },
-                },
-                f"/AsyncReplication/{self.server_id}": {
-                    "op": "set",
-                    "new": {
-                        "leader": following,
-                        "lastTick": self.storage.last_tick(),
-                        "epoch": self.epoch,
-                        "role": str(self.role),
-                    },
-                    "ttl": self.cfg.heartbeat_ttl,
-                },
-            }
+        beat = Beat(
+            self.server_id,
+            self.heartbeat_seq,
+            self.cfg.advertised,
+            following,
+            self.storage.last_tick(),
+            self.epoch,
+            str(self.role),
+            self.cfg.heartbeat_ttl,
         )
-        tree = await self.agency.read([PLAN, "/Sync/ServerStates", "/Supervision/Health"])
+        await write_heartbeat(self.agency, beat)
+        plan = await read_plan(self.agency)
         self.last_heartbeat_ok = t0
         self.last_error = ""
-        states = get_path(tree, "/Sync/ServerStates") or {}
-        if isinstance(states, dict):
-            self.servers = {
-                sid: str(v["endpoint"]).rstrip("/")
-                for sid, v in states.items()
-                if isinstance(v, dict) and isinstance(v.get("endpoint"), str)
-            }
-        health = get_path(tree, "/Supervision/Health") or {}
-        if isinstance(health, dict):
-            self.health = {sid: health_status(v) for sid, v in health.items()}
-        leader = get_path(tree, f"{PLAN}/Leader")
-        epoch_raw = get_path(tree, f"{PLAN}/Epoch")
-        epoch = epoch_raw if isinstance(epoch_raw, int) and not isinstance(epoch_raw, bool) else 0
-        sync_follower = get_path(tree, f"{PLAN}/SyncFollower")
-        self.sync.in_plan = sync_follower if isinstance(sync_follower, str) else None
-        if not isinstance(leader, str) or not leader:
+        if plan.servers:
+            self.servers = plan.servers
+        self.health = plan.health
+        self.sync.in_plan = plan.sync_follower
+        if plan.leader is None:
             return await self._race()
-        if leader == self.server_id:
-            await self._lead(epoch, t0)
+        if plan.leader == self.server_id:
+            await self._lead(plan.epoch, t0)
         else:
-            await self._follow(leader, epoch)
+            await self._follow(plan.leader, plan.epoch)
         return False
 
     async def _race(self) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from cluster.common.http import client_session, make_error_middleware
+from cluster.common.tokens import MIN_SECRET_BYTES, SecretError, read_secret_file
 from cluster.server.agency_client import AgencyClient
 from cluster.server.app import build_client_routes
 from cluster.server.applier import Applier, ReplicationError
@@ -31,11 +31,6 @@ from cluster.server.storage import Storage
 log = logging.getLogger(__name__)
 
 ROOT_PASSWORD_FILE = "root-password"
-MIN_SECRET_BYTES = 16
-# Until the harness passes --jwt-secret-file (issue 10), a server given no secret
-# at all runs as with --insecure-no-auth (loudly) instead of refusing to start.
-# Set to False to refuse; the launcher must then pass a secret or the flag.
-RUN_INSECURE_WITHOUT_SECRET = True
 
 
 class StartupRefused(Exception):
@@ -51,18 +46,11 @@ class Security:
     root_password: str
 
 
-def _read_secret_file(path: str, what: str) -> str:
+def _read_secret_file(path: str, what: str, min_bytes: int = 0) -> str:
     try:
-        mode = os.stat(path).st_mode
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read().strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StartupRefused(f"cannot read {what} file {path}: {exc}") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning(
-            "%s file %s is readable by others (mode %o); use 0600", what, path, mode & 0o777
-        )
-    return text
+        return read_secret_file(path, what, min_bytes)
+    except SecretError as exc:
+        raise StartupRefused(str(exc)) from exc
 
 
 def _root_password(cfg: ServerConfig, generate: bool) -> str:
@@ -89,33 +77,24 @@ def _root_password(cfg: ServerConfig, generate: bool) -> str:
     return password
 
 
-def resolve_security(cfg: ServerConfig, insecure_fallback: bool | None = None) -> Security:
+def resolve_security(cfg: ServerConfig) -> Security:
     """The secret and root password to run with, from the flags (docs/security.md).
 
     * ``--jwt-secret-file``: the secret; root's password from ``--root-password``
       (or ``-file``), else a random one kept in ``<data-dir>/root-password`` (0600).
     * ``--insecure-no-auth``: no authentication at all, logged at WARNING.
     * ``--jwt-secret`` (deprecated): the secret; root's password as given, else empty.
-    * nothing: refused (:class:`StartupRefused`), or, while
-      :data:`RUN_INSECURE_WITHOUT_SECRET`, run as ``--insecure-no-auth``.
+    * nothing: refused (:class:`StartupRefused`).
     """
-    fallback = RUN_INSECURE_WITHOUT_SECRET if insecure_fallback is None else insecure_fallback
     os.makedirs(cfg.data_dir, exist_ok=True)
     if cfg.jwt_secret_file:
-        secret = _read_secret_file(cfg.jwt_secret_file, "cluster secret")
-        if len(secret.encode()) < MIN_SECRET_BYTES:
-            raise StartupRefused(
-                f"the cluster secret in {cfg.jwt_secret_file} is shorter than "
-                f"{MIN_SECRET_BYTES} bytes"
-            )
+        secret = _read_secret_file(cfg.jwt_secret_file, "cluster secret", MIN_SECRET_BYTES)
         return Security(secret, True, _root_password(cfg, generate=True))
-    if cfg.insecure_no_auth or (not cfg.jwt_secret and fallback):
-        reason = "--insecure-no-auth" if cfg.insecure_no_auth else "no cluster secret given"
+    if cfg.insecure_no_auth:
         log.warning(
-            "%s: %s: AUTHENTICATION IS OFF; anyone who reaches this server may read and "
-            "change everything, replication included. Pass --jwt-secret-file PATH.",
+            "%s: --insecure-no-auth: AUTHENTICATION IS OFF; anyone who reaches this server "
+            "may read and change everything, replication included. Pass --jwt-secret-file PATH.",
             cfg.id,
-            reason,
         )
         return Security("", False, cfg.root_password)
     if cfg.jwt_secret:
@@ -175,7 +154,9 @@ class ServerNode:
         agency_session = client_session(cfg.agency_timeout * 4, limit=8)
         peer_session = client_session(300.0, limit=16)
         self._sessions = [agency_session, peer_session]
-        agency = AgencyClient(cfg.id, cfg.agency, agency_session, cfg.agency_timeout)
+        agency = AgencyClient(
+            cfg.id, cfg.agency, agency_session, cfg.agency_timeout, auth.superuser_headers
+        )
         holder: list[Leadership] = []
         appliers: list[Applier] = []
         guard = member_guard(cfg, lambda: appliers[0].leader_url if appliers else "")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 BENCHMARKS: dict[str, str] = {
     "agency": "harness.bench.agency",
+    "auth": "harness.bench.auth",
     "checkers": "harness.bench.checkers",
     "docker": "harness.bench.docker",
+    "fuzz": "harness.bench.fuzz",
     "harness": "harness.bench.harness",
     "porcupine": "harness.bench.porcupine",
     "server": "harness.bench.server",
     "sim": "harness.bench.sim",
     "startup": "harness.bench.startup",
+    "switchover": "harness.bench.switchover",
     "wal_growth": "harness.bench.wal_growth",
 }

@@ -43,11 +43,18 @@ class LocalAgency:
     """Three (or N) agents and no servers, on a :class:`LocalBackend` without proxies
     (the figures are the agency's own, not Toxiproxy's)."""
 
-    def __init__(self, root: str, size: int = 3, flags: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: str, size: int = 3, flags: dict[str, str] | None = None, auth: bool = True
+    ) -> None:
         self.root = root
         self.cluster = BlockingBackend()
         self.spec = ClusterSpec(
-            agents=size, servers=0, proxied=False, agency_flags=dict(flags or {}), state_dir=root
+            agents=size,
+            servers=0,
+            proxied=False,
+            agency_flags=dict(flags or {}),
+            state_dir=root,
+            auth=auth,
         )
 
     @property
@@ -56,6 +63,10 @@ class LocalAgency:
 
     def url(self, ident: str) -> str:
         return self.cluster.node(ident).direct_url
+
+    def headers(self) -> dict[str, str]:
+        """The cluster's member token (nothing when started without authentication)."""
+        return self.cluster.credentials.agency_headers()
 
     def start_all(self) -> None:
         try:
@@ -76,7 +87,9 @@ class LocalAgency:
         self.cluster.close()
 
     def config(self, ident: str) -> dict[str, Any] | None:
-        status, body = http_json(self.url(ident) + "/_api/agency/config", time_limit=1.0)
+        status, body = http_json(
+            self.url(ident) + "/_api/agency/config", time_limit=1.0, headers=self.headers()
+        )
         return body if status == 200 and isinstance(body, dict) else None
 
     def leader(self, limit: float = 30.0) -> str:
@@ -138,11 +151,15 @@ async def _client(
 
 
 async def throughput(
-    url: str, writers: int, duration: float, reads: bool = False
+    url: str,
+    writers: int,
+    duration: float,
+    reads: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     lat: list[float] = []
     timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
         stop_at = time.monotonic() + duration
         started = time.monotonic()
         errors = await asyncio.gather(
@@ -162,7 +179,7 @@ async def _first_commit_after(agency: LocalAgency, alive: list[str], limit: floa
     """Seconds until a write commits through any of ``alive`` (polled every 20 ms)."""
     t0 = time.monotonic()
     timeout = aiohttp.ClientTimeout(total=1.0)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(timeout=timeout, headers=agency.headers()) as session:
         while time.monotonic() - t0 < limit:
             for ident in alive:
                 body = [[{"/bench/failover": {"op": "increment"}}]]
@@ -208,7 +225,9 @@ def _measure_throughput(
         agency.start_all()
         leader = agency.leader()
         before = agency.config(leader) or {}
-        result = asyncio.run(throughput(agency.url(leader), writers, duration))
+        result = asyncio.run(
+            throughput(agency.url(leader), writers, duration, headers=agency.headers())
+        )
         after = agency.config(leader) or {}
         b, a = before.get("stats", {}), after.get("stats", {})
         proposals = a.get("proposals", 0) - b.get("proposals", 0)
@@ -216,7 +235,9 @@ def _measure_throughput(
         result["entries_per_leader_fsync"] = proposals / fsyncs if fsyncs else float("nan")
         if group_commit:  # linearizable (read-index) reads by as many clients
             result["reads"] = asyncio.run(
-                throughput(agency.url(leader), writers, duration / 2, reads=True)
+                throughput(
+                    agency.url(leader), writers, duration / 2, reads=True, headers=agency.headers()
+                )
             )
         return result
     finally:

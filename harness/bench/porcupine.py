@@ -1,16 +1,17 @@
 """Benchmark: afcheck's linearizability checker beside Porcupine, on the same histories.
 
-The Go driver is written at run time into a temporary module outside the
-repository (``go mod init``, ``go get github.com/anishathalye/porcupine@v1.3.1``,
-``go build``); it reads the histories after we convert them to Porcupine's
-JSON (:mod:`harness.checkers.porcupine_format`) and checks them with a
-per-key partitioned register model, one file after another.
+The Porcupine side is a Go driver built at run time
+(:mod:`harness.bench.porcupine_driver`).
 
 1. ``small``: 100+ generated Jepsen ``history.edn`` files (~200 ops, 5
    processes, 3 keys, cas, ``info`` ops, nemesis ops, about a third with an
-   injected anomaly). One ``afcheck check`` process on all of them against one
-   driver process on all of them; wall time includes start-up and parsing on
-   both sides. Target: same verdicts, afcheck <= 1.5x Porcupine.
+   injected anomaly). One ``afcheck check`` command on all of them against
+   one driver process on the same EDN files; wall time includes start-up and
+   parsing on both sides. Target: same verdicts, afcheck <= 1.5x Porcupine.
+   ``afcheck check -j 2`` (files in two processes; Porcupine checks a
+   history's partitions on every core) is timed beside it.
+   The driver is also timed on the files converted to Porcupine JSON, for
+   reference (conversion not counted).
 2. ``large``: 10,000-op register histories (1 and 5 keys, 10 and 50
    processes, 0/5/20% ``info``; valid, a stale read, a lost write). Check time
    on each side (parsing excluded). Targets: same verdicts where Porcupine
@@ -26,219 +27,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from harness.bench.histories import unique_register_history
+from harness.bench.porcupine_driver import (
+    PORCUPINE,
+    DriverRun,
+    build_driver,
+    children_cpu,
+    run_driver,
+)
 from harness.checkers.linearizable import check_linearizable
 from harness.checkers.porcupine_format import dumps as porcupine_json
 from harness.core.history import read_history, write_edn
-
-PORCUPINE = "github.com/anishathalye/porcupine@v1.3.1"
-_MEMORY_CAP = 6 << 30  # the driver is stopped (no answer) beyond this RSS
-
-_DRIVER = r"""
-package main
-
-import (
-	"encoding/json"
-	"flag"
-	"fmt"
-	"os"
-	"time"
-
-	"github.com/anishathalye/porcupine"
-)
-
-type Input struct {
-	Op    string
-	Key   string
-	Value string
-	Old   string
-	New   string
-}
-
-type Output struct {
-	Value   string
-	Unknown bool
-}
-
-type rawOp struct {
-	ClientId int
-	Input    Input
-	Call     int64
-	Output   Output
-	Return   int64
-}
-
-var model = porcupine.Model{
-	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
-		byKey := map[string][]porcupine.Operation{}
-		var keys []string
-		for _, op := range history {
-			k := op.Input.(Input).Key
-			if _, ok := byKey[k]; !ok {
-				keys = append(keys, k)
-			}
-			byKey[k] = append(byKey[k], op)
-		}
-		var out [][]porcupine.Operation
-		for _, k := range keys {
-			out = append(out, byKey[k])
-		}
-		return out
-	},
-	Init: func() interface{} { return "null" },
-	Step: func(state, input, output interface{}) (bool, interface{}) {
-		st := state.(string)
-		in := input.(Input)
-		out := output.(Output)
-		switch in.Op {
-		case "read":
-			if out.Unknown {
-				return true, st
-			}
-			return out.Value == st, st
-		case "write":
-			return true, in.Value
-		case "cas":
-			if st == in.Old {
-				return true, in.New
-			}
-			return out.Unknown, st
-		}
-		return false, st
-	},
-	Equal: func(a, b interface{}) bool { return a.(string) == b.(string) },
-}
-
-func main() {
-	timeout := flag.Duration("timeout", 300*time.Second, "per-file check timeout")
-	flag.Parse()
-	for _, path := range flag.Args() {
-		t0 := time.Now()
-		data, err := os.ReadFile(path)
-		if err != nil {
-			fmt.Printf("RESULT\t%s\terror\t0\t0\n", path)
-			continue
-		}
-		var raw []rawOp
-		if err := json.Unmarshal(data, &raw); err != nil {
-			fmt.Printf("RESULT\t%s\terror\t0\t0\n", path)
-			continue
-		}
-		ops := make([]porcupine.Operation, len(raw))
-		for i, r := range raw {
-			ops[i] = porcupine.Operation{ClientId: r.ClientId, Input: r.Input, Call: r.Call, Output: r.Output, Return: r.Return}
-		}
-		parse := time.Since(t0).Seconds()
-		t1 := time.Now()
-		res := porcupine.CheckOperationsTimeout(model, ops, *timeout)
-		verdict := "unknown"
-		if res == porcupine.Ok {
-			verdict = "valid"
-		} else if res == porcupine.Illegal {
-			verdict = "invalid"
-		}
-		fmt.Printf("RESULT\t%s\t%s\t%.4f\t%.4f\n", path, verdict, time.Since(t1).Seconds(), parse)
-	}
-}
-"""
-
-
-def build_driver(workdir: Path) -> Path:
-    """Write, fetch and build the Go driver in ``workdir``; the binary's path."""
-    go = shutil.which("go")
-    if go is None:
-        raise RuntimeError("go is not installed")
-    (workdir / "main.go").write_text(_DRIVER, encoding="utf-8")
-    env = dict(os.environ, GOFLAGS="-mod=mod")
-    for cmd in (
-        [go, "mod", "init", "afcheck.local/porcupinedriver"],
-        [go, "get", PORCUPINE],
-        [go, "build", "-o", "driver", "."],
-    ):
-        done = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[1:])} failed: {done.stderr.strip()[-400:]}")
-    return workdir / "driver"
-
-
-@dataclass
-class DriverRun:
-    """One driver process: per-file verdicts and check seconds, and its wall time."""
-
-    verdicts: dict[str, str]
-    check_s: dict[str, float]
-    wall_s: float
-    note: str = ""
-    cpu_s: float = 0.0
-
-
-def run_driver(driver: Path, files: Sequence[Path], timeout_s: float) -> DriverRun:
-    """Run the driver on ``files``; stop it beyond ``_MEMORY_CAP`` RSS or the time cap."""
-    started = time.perf_counter()
-    cpu0 = _children_cpu()
-    proc = subprocess.Popen(
-        [str(driver), "-timeout", f"{timeout_s}s", *map(str, files)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    note: list[str] = []
-
-    def watch() -> None:
-        while proc.poll() is None:
-            rss = _rss(proc.pid)
-            if rss > _MEMORY_CAP:
-                note.append(f"stopped at {rss >> 20} MiB RSS")
-                proc.send_signal(signal.SIGKILL)
-                return
-            time.sleep(0.5)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        out, _ = proc.communicate(timeout=timeout_s * len(files) + 60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        note.append("driver overran its time cap")
-    wall = time.perf_counter() - started
-    cpu = _children_cpu() - cpu0
-    verdicts: dict[str, str] = {}
-    check_s: dict[str, float] = {}
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 5 and parts[0] == "RESULT":
-            verdicts[parts[1]] = parts[2]
-            check_s[parts[1]] = float(parts[3])
-    return DriverRun(verdicts, check_s, wall, "; ".join(note), cpu)
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def _afcheck_cmd() -> list[str]:
@@ -270,43 +76,53 @@ def part_small(work: Path, driver: Path, count: int, seed: int) -> bool:
         edn_files.append(edn)
         json_files.append(js)
         expected[edn.stem] = anomaly is None
-    # best of 3 on both sides: these machines are shared and noisy
-    af_wall = af_cpu = float("inf")
-    stdout = ""
-    for _ in range(3):
-        started = time.perf_counter()
-        cpu0 = _children_cpu()
-        done = subprocess.run(
-            [*_afcheck_cmd(), "--model", "cas-register", *map(str, edn_files)],
-            capture_output=True,
-            text=True,
-        )
-        af_wall = min(af_wall, time.perf_counter() - started)
-        af_cpu = min(af_cpu, _children_cpu() - cpu0)
-        stdout = done.stdout
-    ours: dict[str, str] = {}
-    for line in stdout.splitlines():
-        name, _, rest = line.partition(": ")
-        if name.endswith(".edn"):
-            ours[Path(name).stem] = rest.split()[0] if rest else "?"
-    pc = run_driver(driver, json_files, 300.0)
-    for _ in range(2):
-        again = run_driver(driver, json_files, 300.0)
-        pc.wall_s, pc.cpu_s = min(pc.wall_s, again.wall_s), min(pc.cpu_s, again.cpu_s)
+    # As installed, afcheck runs from compiled bytecode (as the driver runs a built
+    # binary): an untimed first run writes it, into the work directory.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    cmd = [*_afcheck_cmd(), "--model", "cas-register", *map(str, edn_files)]
+    subprocess.run(cmd, capture_output=True, env=env)
+    # best of 5 on each side, the runs interleaved: these machines are shared and noisy.
+    # afcheck runs once in one process, once with -j 2 (files in two processes, as
+    # Porcupine checks a history's partitions on every core)
+    af: dict[int, tuple[float, float]] = {}
+    outputs: dict[int, str] = {}
+    pc = pc_json = None
+    for _ in range(5):
+        for jobs in (1, 2):
+            started = time.perf_counter()
+            cpu0 = children_cpu()
+            done = subprocess.run([*cmd, "-j", str(jobs)], capture_output=True, text=True, env=env)
+            wall, cpu = time.perf_counter() - started, children_cpu() - cpu0
+            best_wall, best_cpu = af.get(jobs, (float("inf"), float("inf")))
+            af[jobs] = (min(best_wall, wall), min(best_cpu, cpu))
+            outputs[jobs] = done.stdout
+        pc = _best(pc, run_driver(driver, edn_files, 300.0))
+        pc_json = _best(pc_json, run_driver(driver, json_files, 300.0))
+    assert pc is not None and pc_json is not None
+    ours = _verdicts(outputs[1])
+    same = ours == _verdicts(outputs[2])
     theirs = {Path(k).stem: v for k, v in pc.verdicts.items()}
     agree = sum(1 for k in ours if theirs.get(k) == ours[k])
     invalid = sum(1 for v in ours.values() if v == "invalid")
-    ratio = af_wall / pc.wall_s if pc.wall_s > 0 else float("inf")
-    ok = agree == count and ratio <= 1.5
+    ratios = {j: af[j][0] / pc.wall_s if pc.wall_s > 0 else float("inf") for j in af}
+    ok = agree == count and same and ratios[1] <= 1.5
     print(
         f"small: {count} Jepsen EDN histories (~200 ops; {invalid} invalid by afcheck); "
-        f"best of 3 runs each\n"
-        f"  afcheck check (one process)  {af_wall:7.2f} s wall  {af_cpu:6.2f} s cpu\n"
-        f"  porcupine driver (one proc.) {pc.wall_s:7.2f} s wall  {pc.cpu_s:6.2f} s cpu "
-        f"{pc.note}\n"
-        f"  ratio {ratio:.2f}x wall, {af_cpu / max(pc.cpu_s, 1e-9):.2f}x cpu (target <= 1.5x)  "
-        f"verdicts agree on {agree}/{count}   "
-        f"{'meets' if ok else 'MISSES'}"
+        f"best of 5 interleaved runs each, one command per run\n"
+        f"  porcupine driver, the EDN files  {pc.wall_s:7.2f} s wall  {pc.cpu_s:6.2f} s cpu "
+        f"{pc.note}"
+    )
+    for jobs, (wall, cpu) in sorted(af.items()):
+        print(
+            f"  afcheck check -j {jobs}, EDN files  {wall:7.2f} s wall  {cpu:6.2f} s cpu   "
+            f"ratio {ratios[jobs]:.2f}x wall, {cpu / max(pc.cpu_s, 1e-9):.2f}x cpu"
+        )
+    print(
+        f"  target <= 1.5x wall (the plain call, -j 1)  verdicts agree on {agree}/{count}, -j 1 and -j 2 "
+        f"{'alike' if same else 'DIFFER'}   {'meets' if ok else 'MISSES'}\n"
+        f"  for reference: the driver on the same histories as Porcupine JSON "
+        f"{pc_json.wall_s:.2f} s wall  {pc_json.cpu_s:.2f} s cpu"
     )
     wrong = [k for k, v in ours.items() if (v == "valid") != expected[k]]
     if wrong:
@@ -314,17 +130,38 @@ def part_small(work: Path, driver: Path, count: int, seed: int) -> bool:
     return ok
 
 
-def part_large(work: Path, driver: Path, cap_s: float, seed: int) -> bool:
+def _verdicts(stdout: str) -> dict[str, str]:
+    """File stem -> verdict, from ``afcheck check``'s lines."""
+    out: dict[str, str] = {}
+    for line in stdout.splitlines():
+        name, _, rest = line.partition(": ")
+        if name.endswith(".edn"):
+            out[Path(name).stem] = rest.split()[0] if rest else "?"
+    return out
+
+
+def _best(best: DriverRun | None, run: DriverRun) -> DriverRun:
+    """The run with the least wall time, carrying the least CPU time seen."""
+    if best is None:
+        return run
+    faster = run if run.wall_s < best.wall_s else best
+    faster.cpu_s = min(best.cpu_s, run.cpu_s)
+    return faster
+
+
+def part_large(
+    work: Path, driver: Path, cap_s: float, seed: int, key_counts: Sequence[int] = (1, 5)
+) -> bool:
     """10k-op histories, one row per shape; check time on each side."""
     print(
-        f"large: 10,000-op register histories; check time, best of 3 (parse excluded); "
-        f"porcupine capped at {cap_s:g} s\n"
-        f"  {'keys':>4} {'procs':>5} {'info':>5} {'history':<10} | {'afcheck':>20} | "
-        f"{'porcupine':>20} | ratio  agree"
+        f"large: 10,000-op register histories; check time (parse excluded), best of 3, wall "
+        f"and CPU (Porcupine's CPU counts every thread); porcupine capped at {cap_s:g} s\n"
+        f"  {'keys':>4} {'procs':>5} {'info':>5} {'history':<10} | {'afcheck wall / cpu':>27} | "
+        f"{'porcupine wall / cpu':>28} | wall  cpu ratio  agree"
     )
     all_ok = True
     undecided_rows = decided_late = 0
-    for keys in (1, 5):
+    for keys in key_counts:
         for procs in (10, 50):
             for info in (0.0, 0.05, 0.2):
                 for anomaly in (None, "stale-read", "lost-write"):
@@ -335,33 +172,42 @@ def part_large(work: Path, driver: Path, cap_s: float, seed: int) -> bool:
                     path.write_text(porcupine_json(ops), encoding="utf-8")
                     # best of 3 on both sides (these machines are noisy); Porcupine
                     # is re-run only when its first run decided within 5 s
-                    ours_s = float("inf")
+                    ours_s = ours_cpu = float("inf")
                     for _ in range(3):
-                        t0 = time.perf_counter()
+                        t0, c0 = time.perf_counter(), time.process_time()
                         result = check_linearizable(ops, "register")
                         ours_s = min(ours_s, time.perf_counter() - t0)
+                        ours_cpu = min(ours_cpu, time.process_time() - c0)
                     ours = _verdict(result.valid)
                     pc = run_driver(driver, [path], cap_s)
                     theirs = pc.verdicts.get(str(path), "no answer")
                     theirs_s = pc.check_s.get(str(path), pc.wall_s)
+                    theirs_cpu = pc.check_cpu_s.get(str(path), pc.cpu_s)
                     if theirs in ("valid", "invalid") and theirs_s < 5:
                         for _ in range(2):
                             again = run_driver(driver, [path], cap_s)
                             theirs_s = min(theirs_s, again.check_s.get(str(path), theirs_s))
+                            theirs_cpu = min(
+                                theirs_cpu, again.check_cpu_s.get(str(path), theirs_cpu)
+                            )
                     if theirs in ("unknown", "no answer"):
                         undecided_rows += 1
                         row_ok = ours != "unknown" and ours_s <= 60
                         decided_late += 0 if row_ok else 1
                         agree = "n/a"
-                        ratio = "  -  "
+                        ratio = "  -     -  "
                     else:
                         row_ok = theirs == ours and ours_s <= 3 * max(theirs_s, 1e-9)
                         agree = "yes" if theirs == ours else "NO"
-                        ratio = f"{ours_s / max(theirs_s, 1e-9):5.2f}"
+                        ratio = (
+                            f"{ours_s / max(theirs_s, 1e-9):5.2f} "
+                            f"{ours_cpu / max(theirs_cpu, 1e-9):5.2f}"
+                        )
                     all_ok = all_ok and row_ok
                     print(
                         f"  {keys:>4} {procs:>5} {int(info * 100):>4}% {anomaly or 'valid':<10} | "
-                        f"{ours:>8} {ours_s:9.3f} s | {theirs:>9} {theirs_s:8.3f} s | "
+                        f"{ours:>8} {ours_s:8.3f} {ours_cpu:8.3f} s | "
+                        f"{theirs:>9} {theirs_s:8.3f} {theirs_cpu:8.3f} s | "
                         f"{ratio}  {agree} {'' if row_ok else '(MISSES)'} {pc.note}"
                     )
                     sys.stdout.flush()
@@ -404,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parts", default="small,large,fixtures")
     parser.add_argument("--small-count", type=int, default=102)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keys", default="1,5", help="large: the key counts of the rows to run (default 1,5)"
+    )
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory(prefix="afcheck-porcupine-") as tmp:
@@ -421,7 +270,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "small" in parts:
             ok = part_small(work, driver, args.small_count, args.seed) and ok
         if "large" in parts:
-            ok = part_large(work, driver, 30.0 if args.quick else 300.0, args.seed) and ok
+            try:
+                key_counts = [int(k) for k in args.keys.split(",")]
+            except ValueError:
+                print(f"porcupine: --keys wants numbers, got {args.keys!r}", file=sys.stderr)
+                return 4
+            cap = 30.0 if args.quick else 300.0
+            ok = part_large(work, driver, cap, args.seed, key_counts) and ok
         if "fixtures" in parts:
             ok = part_fixtures() and ok
     print(json.dumps({"all-targets-met": ok}))

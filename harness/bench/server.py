@@ -56,7 +56,9 @@ class LocalServers:
     """An agency plus document servers on a :class:`LocalBackend` without proxies
     (the figures are the cluster's own, not Toxiproxy's)."""
 
-    def __init__(self, root: str, replication: str, agents: int = 3, size: int = 3) -> None:
+    def __init__(
+        self, root: str, replication: str, agents: int = 3, size: int = 3, auth: bool = True
+    ) -> None:
         self.root = root
         self.replication = replication
         self.cluster = BlockingBackend()
@@ -65,8 +67,10 @@ class LocalServers:
             servers=size,
             replication="sync" if replication == "sync" else "async",
             proxied=False,
-            server_flags={"jwt-secret": "bench-secret", "log-level": "WARNING"},
+            server_flags={"log-level": "WARNING"},
             state_dir=root,
+            root_password="",  # the benchmark's clients log in as root:
+            auth=auth,
         )
 
     @property

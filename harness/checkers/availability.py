@@ -15,7 +15,9 @@ that last sighting, if no fault was in progress), and ends with the first
 A failover is **planned** when the fault that caused it is a planned
 operation (a switchover or rolling restart: its name is in
 :data:`PLANNED_FAULTS` or its ``nemesis.jsonl`` detail says ``"planned": true``);
-every other failover is unplanned.
+every other failover is unplanned. A fault that reports the switchovers the
+agency recorded (``"switchovers"``, from ``Target/Switchovers``) makes only the
+leader changes to those epochs planned.
 
 Availability is measured, not promised: the verdict is ``True`` unless the
 history has no ``ok`` op at all (``unknown``).
@@ -221,10 +223,19 @@ def _leader_changes(
     return changes
 
 
-def is_planned(fault: FaultWindow | None) -> bool:
-    """A switchover or rolling restart (by name, or ``"planned": true`` in its detail)."""
+def is_planned(fault: FaultWindow | None, epoch: int | None = None) -> bool:
+    """A switchover or rolling restart (by name, or ``"planned": true`` in its detail).
+
+    When the fault reports the switchovers the agency recorded during it
+    (``"switchovers": [{"epoch": n, ...}]`` in its detail) and the leader
+    change's epoch is known, only a change to one of those epochs is planned:
+    a failover by supervision inside the window stays unplanned.
+    """
     if fault is None:
         return False
+    recorded = fault.detail.get("switchovers")
+    if isinstance(recorded, list) and epoch is not None:
+        return epoch in {s.get("epoch") for s in recorded if isinstance(s, dict)}
     return fault.fault in PLANNED_FAULTS or fault.detail.get("planned") is True
 
 
@@ -252,7 +263,7 @@ def failovers(
         times = ok_by_node.get(new, [])
         k = bisect.bisect_left(times, max(start, new_seen) if samples else new_seen)
         end = times[k] if k < len(times) else None
-        out.append(Failover(old, new, start, end, cause, is_planned(cause), epoch))
+        out.append(Failover(old, new, start, end, cause, is_planned(cause, epoch), epoch))
     return out
 
 

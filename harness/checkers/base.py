@@ -140,6 +140,9 @@ def fault_windows(events: Iterable[dict[str, Any]]) -> list[FaultWindow]:
             elif kind == "end":
                 begun = starts.pop(ev.get("id"), None)
                 if begun is not None:
+                    ended = ev.get("detail")
+                    if isinstance(ended, dict) and ended:  # what healing found joins the detail
+                        begun = {**begun, "detail": {**as_map(begun.get("detail")), **ended}}
                     windows.append(_window(begun, time))
         elif kind == "start":
             open_history_fault = ev

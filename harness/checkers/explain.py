@@ -93,13 +93,30 @@ def _linearizable_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def lost_text(item: dict[str, Any]) -> str:
+    """One lost element with the ops bracketing it (history indices)."""
+    parts = [f"lost {item.get('element')!r}:"]
+    if item.get("ack_index") is not None:
+        parts.append(f"add acknowledged at index {item['ack_index']}")
+    else:
+        parts.append("add never acknowledged (a read saw it)")
+    if item.get("last_seen") is not None:
+        parts.append(f"last seen by the read invoked at index {item['last_seen']}")
+    parts.append(f"missing from the read invoked at index {item.get('missed_by')}")
+    return " ".join(parts[:2]) + "; " + "; ".join(parts[2:])
+
+
 def _set_lines(result: dict[str, Any]) -> list[str]:
     lines: list[str] = []
-    for kind in ("lost", "stale"):
-        details = result.get(f"{kind}-details") or result.get(kind + "-elements") or []
-        if isinstance(details, list):
-            for item in details[:50]:
-                lines.append(f"  {kind}: {item}")
+    details = result.get("lost-details")
+    for item in details[:50] if isinstance(details, list) else []:
+        if isinstance(item, dict):
+            lines.append("  " + lost_text(item))
+    worst = result.get("worst-stale")
+    for item in worst if isinstance(worst, list) else []:
+        if isinstance(item, dict):
+            ms = int(item.get("stable-latency") or 0) / 1e6
+            lines.append(f"  stale {item.get('element')!r}: reads missed it for {ms:.0f} ms")
     return lines
 
 

@@ -4,8 +4,8 @@
 ``history.edn`` or Porcupine's JSON operations (``--format``, by default
 chosen by content). For the register models it takes ``--time-limit``
 (seconds per file), ``--key-time-limit`` (seconds per key), ``--memo-bytes``
-(the search memo's bound) and ``-j N`` (keys checked in N processes; the
-verdict and output do not depend on N). ``--explain`` prints, for each failing
+(the search memo's bound) and ``-j N`` (several FILEs checked in N
+processes, or one FILE's keys; the verdicts and output do not depend on N). ``--explain`` prints, for each failing
 key, the operation that cannot be placed, the longest linearizable prefix, the
 states tried and the window on a per-process timeline. ``--export-porcupine
 OUT`` also writes each history in Porcupine's JSON (OUT is a file for one
@@ -36,7 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--explain", action="store_true", help="print a readable counterexample per failing key"
     )
     parser.add_argument(
-        "-j", "--jobs", type=int, default=1, help="check keys in N processes (same output)"
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        help="check the FILEs (or one FILE's keys) in N processes; same output for any N",
     )
     parser.add_argument("--time-limit", type=float, help="seconds per file (register models)")
     parser.add_argument("--key-time-limit", type=float, help="seconds per key (register models)")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from harness.checkers.models import IMPOSSIBLE, Model, freeze
@@ -70,35 +71,39 @@ def split_by_key(pairs: Sequence[OpPair], model: Model, keyed: bool) -> dict[Has
     functions = model.functions
     for pair in pairs:
         inv, done = pair.invoke, pair.complete
-        if inv.f not in functions:
+        f = inv.f
+        if f not in functions:
             raise HistoryShapeError(
-                f"index {inv.index}: f {inv.f!r} is not a {model.name} operation "
+                f"index {inv.index}: f {f!r} is not a {model.name} operation "
                 f"({', '.join(sorted(functions))})"
             )
-        kind = pair.type
-        if kind == "fail" or (inv.f == "read" and kind != "ok"):
+        kind = "info" if done is None else done.type
+        if kind == "fail" or (f == "read" and kind != "ok"):
             continue
         key: Hashable = None
-        if inv.f == "read" or (inv.f == "txn" and kind == "ok"):
+        if f == "read" or (f == "txn" and kind == "ok"):
             assert done is not None
             raw = done.value
-        elif inv.f == "txn":
+        elif f == "txn":
             raw = _writes_only(inv.value)  # an info txn's reads are unknown
         else:
             raw = inv.value
         if keyed:
-            key, raw = _unkey(inv, raw)
-        call = Call(
-            f=inv.f,
-            value=raw,
-            call=inv.index,
-            ret=done.index if kind == "ok" and done is not None else NEVER,
-            pair=pair,
-            frozen=freeze(raw),
-        )
-        by_key.setdefault(key, []).append(call)
+            if raw.__class__ is list and len(raw) == 2:
+                key, raw = raw
+                if key.__class__ is not int:
+                    key = freeze(key)
+            else:
+                key, raw = _unkey(inv, raw)
+        frozen = raw if raw is None or raw.__class__ is int else freeze(raw)
+        ret = done.index if kind == "ok" and done is not None else NEVER
+        calls = by_key.get(key)
+        if calls is None:
+            calls = by_key[key] = []
+        calls.append(Call(f, raw, inv.index, ret, pair, frozen))
+    by_call = attrgetter("call")
     for calls in by_key.values():
-        calls.sort(key=lambda c: c.call)
+        calls.sort(key=by_call)
     return by_key
 
 
@@ -121,6 +126,8 @@ def drop_unobserved(model: Model, calls: list[Call]) -> tuple[list[Call], list[C
     """``(kept, dropped)``: ``info`` ops whose resulting state no remaining op needs removed."""
     kept = calls
     dropped: list[Call] = []
+    if all(c.ret != NEVER for c in calls):
+        return kept, dropped  # no indeterminate op: nothing to drop
     while True:
         needed: dict[Hashable, int] = {}
         for c in kept:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
 
 from harness.checkers.lin_prepare import NEVER, Call
 from harness.checkers.models import IMPOSSIBLE, Model
@@ -204,13 +203,3 @@ def _undecided(out: SearchOutcome, states: int, used: int, reason: str) -> Searc
     out.memo_bytes = used
     out.reason = reason
     return out
-
-
-def replay(model: Model, calls: list[Call], order: list[int]) -> bool:
-    """Whether applying ``calls[i]`` for ``i`` in ``order`` is legal from the initial state."""
-    state: Any = model.init()
-    for i in order:
-        state = model.step(state, calls[i].f, calls[i].value)
-        if state is IMPOSSIBLE:
-            return False
-    return True

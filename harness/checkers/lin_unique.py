@@ -15,7 +15,8 @@ version orders from the same facts.
 
 Valid answers come with a witness: the linearization built from the zones
 (forward clusters in zone order, each backward cluster at an instant outside
-every forward zone), replayed through the model before it is believed.
+every forward zone), replayed (each read against the value written last) before it
+is believed.
 Invalid answers name the two clusters that must each precede the other, or
 the read with no matching write. A key with a cas, a repeated value or a
 write of ``nil`` is not handled here (``None``): the search decides it.
@@ -28,7 +29,6 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from harness.checkers.lin_prepare import NEVER, Call
-from harness.checkers.lin_search import replay
 from harness.checkers.models import Model
 
 _INIT = -1  # the initial value's virtual write: invoked and completed before everything
@@ -128,10 +128,22 @@ def check_unique(model: Model, calls: list[Call]) -> UniqueOutcome | None:
         for i in z.members:
             placed.append((t, rank, 1, i))
     placed.sort()
-    order = [p[3] for p in placed]
-    if replay(model, calls, order):
+    if _replay([p[3] for p in placed], calls):
         return UniqueOutcome(True)
     return None  # the construction did not hold up: let the search decide
+
+
+def _replay(order: list[int], calls: list[Call]) -> bool:
+    """Whether the order is a legal register history (``replay`` for reads and writes
+    only, on the frozen values: the hot end of the fast path)."""
+    state: Hashable = None
+    for i in order:
+        c = calls[i]
+        if c.f == "write":
+            state = c.frozen
+        elif c.frozen != state:
+            return False
+    return True
 
 
 def _conflict(calls: list[Call], a: _Cluster, b: _Cluster, why: str) -> UniqueOutcome:
@@ -140,17 +152,18 @@ def _conflict(calls: list[Call], a: _Cluster, b: _Cluster, why: str) -> UniqueOu
     vb = "nil" if b.value is None else repr(b.value)
     reason = (
         f"value {va} and value {vb} must each come before the other ({why}): an op on {va} "
-        f"completed (index {_end(calls, a.f_op)}) before one on {vb} began (index "
-        f"{_start(calls, b.s_op)}), and an op on {vb} completed (index {_end(calls, b.f_op)}) "
-        f"before one on {va} began (index {_start(calls, a.s_op)})"
+        f"completed {_end(calls, a.f_op)} before one on {vb} began {_start(calls, b.s_op)}, "
+        f"and an op on {vb} completed {_end(calls, b.f_op)} before one on {va} began "
+        f"{_start(calls, a.s_op)}"
     )
     blocked = max((i for i in ids if calls[i].f == "read"), default=ids[-1] if ids else None)
     return UniqueOutcome(False, reason, ids, blocked)
 
 
 def _end(calls: list[Call], i: int) -> str:
-    return "start" if i < 0 else str(calls[i].ret)
+    """Where an op completed; ``i < 0`` is the initial state, there from the start."""
+    return "(the initial state)" if i < 0 else f"(index {calls[i].ret})"
 
 
 def _start(calls: list[Call], i: int) -> str:
-    return "start" if i < 0 else str(calls[i].call)
+    return "(the initial state)" if i < 0 else f"(index {calls[i].call})"

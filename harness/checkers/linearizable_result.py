@@ -24,6 +24,7 @@ from harness.checkers.result import (
     opt_int,
     opt_text,
     parse_list,
+    str_list,
     text,
 )
 
@@ -41,9 +42,11 @@ class WindowOp:
     end: int | None  # None: never completed (or only its invocation is in the window)
     outcome: str  # ok | fail | info | pending
     index: int | None = None  # the invocation's history index
+    end_index: int | None = None  # the completion's history index, when known
+    state_after: str | None = None  # in a linearizable prefix: the model's state after it
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "process": self.process,
             "f": self.f,
             "value": self.value,
@@ -52,6 +55,11 @@ class WindowOp:
             "outcome": self.outcome,
             "index": self.index,
         }
+        if self.end_index is not None:
+            out["end-index"] = self.end_index
+        if self.state_after is not None:
+            out["state-after"] = self.state_after
+        return out
 
     @classmethod
     def from_json(cls, value: Any) -> WindowOp | None:
@@ -65,6 +73,8 @@ class WindowOp:
             end=opt_int(value.get("end")),
             outcome=text(value.get("outcome")) or "pending",
             index=opt_int(value.get("index")),
+            end_index=opt_int(value.get("end-index")),
+            state_after=opt_text(value.get("state-after")),
         )
 
 
@@ -101,6 +111,62 @@ def _index(line: dict[str, Any]) -> int | None:
 
 
 @dataclass(frozen=True)
+class Counterexample:
+    """Why a key is not linearizable, as ``afcheck check --explain`` prints it.
+
+    ``search``: the longest linearizable prefix found (``prefix_tail`` its last
+    ops, each with the state after it), the model states it can end in
+    (``states_tried``) and the op none of them lets take effect (``blocked``).
+    ``zones``: the unique-value fast path's ``reason`` and the ops that
+    conflict. ``window``: the smallest window of ops around the point.
+    """
+
+    method: str
+    blocked: WindowOp | None = None
+    reason: str = ""
+    prefix_length: int | None = None
+    prefix_completed: int | None = None
+    completed_ops: int | None = None
+    prefix_tail: list[WindowOp] = field(default_factory=list)
+    states_tried: list[str] = field(default_factory=list)
+    conflicting: list[WindowOp] = field(default_factory=list)
+    window: list[WindowOp] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method}
+        if self.blocked is not None:
+            out["blocked"] = self.blocked.to_json()
+        if self.method == "search":
+            out["prefix-length"] = self.prefix_length
+            out["prefix-completed"] = self.prefix_completed
+            out["completed-ops"] = self.completed_ops
+            out["prefix-tail"] = [o.to_json() for o in self.prefix_tail]
+            out["states-tried"] = self.states_tried
+        else:
+            out["reason"] = self.reason
+            out["conflicting-ops"] = [o.to_json() for o in self.conflicting]
+        out["window-ops"] = [o.to_json() for o in self.window]
+        return out
+
+    @classmethod
+    def from_json(cls, value: Any) -> Counterexample | None:
+        if not isinstance(value, dict) or not text(value.get("method")):
+            return None
+        return cls(
+            method=text(value.get("method")),
+            blocked=WindowOp.from_json(value.get("blocked")),
+            reason=text(value.get("reason")),
+            prefix_length=opt_int(value.get("prefix-length")),
+            prefix_completed=opt_int(value.get("prefix-completed")),
+            completed_ops=opt_int(value.get("completed-ops")),
+            prefix_tail=parse_list(value.get("prefix-tail"), WindowOp.from_json),
+            states_tried=str_list(as_list(value.get("states-tried"))),
+            conflicting=parse_list(value.get("conflicting-ops"), WindowOp.from_json),
+            window=parse_list(value.get("window-ops"), WindowOp.from_json),
+        )
+
+
+@dataclass(frozen=True)
 class LinearizabilityFailure:
     """A key whose history is not linearizable: why, and the operations around the point."""
 
@@ -108,14 +174,21 @@ class LinearizabilityFailure:
     explanation: str
     window: list[dict[str, Any]] = field(default_factory=list)  # history lines, as found
     ops: list[WindowOp] = field(default_factory=list)
+    method: str = ""  # which path decided: search | zones
+    explain: Counterexample | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "key": self.key,
             "explanation": self.explanation,
             "window": self.window,
             "ops": [o.to_json() for o in self.ops],
         }
+        if self.method:
+            out["method"] = self.method
+        if self.explain is not None:
+            out["explain"] = self.explain.to_json()
+        return out
 
     @classmethod
     def from_json(cls, value: Any) -> LinearizabilityFailure | None:
@@ -128,6 +201,40 @@ class LinearizabilityFailure:
             explanation=text(value.get("explanation")),
             window=window,
             ops=ops if "ops" in value else window_ops(window),
+            method=text(value.get("method")),
+            explain=Counterexample.from_json(value.get("explain")),
+        )
+
+
+@dataclass(frozen=True)
+class UndecidedKey:
+    """A key the search could not decide within its bounds, and which bound stopped it."""
+
+    key: Any
+    reason: str
+    bound: str = ""
+    prefix_completed: int | None = None
+    completed_ops: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "reason": self.reason,
+            "bound": self.bound,
+            "prefix-completed": self.prefix_completed,
+            "completed-ops": self.completed_ops,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> UndecidedKey | None:
+        if not isinstance(value, dict) or not text(value.get("reason")):
+            return None
+        return cls(
+            key=value.get("key"),
+            reason=text(value.get("reason")),
+            bound=text(value.get("bound")),
+            prefix_completed=opt_int(value.get("prefix-completed")),
+            completed_ops=opt_int(value.get("completed-ops")),
         )
 
 
@@ -140,6 +247,7 @@ class LinearizableResult(TypedResult):
     keys_checked: int = 0
     states_explored: int = 0
     undecided_keys: list[Any] = field(default_factory=list)
+    undecided: list[UndecidedKey] = field(default_factory=list)
     error: str | None = None  # the history does not fit the model
 
     def evidence_json(self) -> dict[str, Any]:
@@ -148,6 +256,7 @@ class LinearizableResult(TypedResult):
             "keys-checked": self.keys_checked,
             "states-explored": self.states_explored,
             "undecided-keys": self.undecided_keys,
+            "undecided": [u.to_json() for u in self.undecided],
         }
         if self.error is not None:
             out["error"] = self.error
@@ -163,6 +272,7 @@ class LinearizableResult(TypedResult):
             keys_checked=as_int(data.get("keys-checked")),
             states_explored=as_int(data.get("states-explored")),
             undecided_keys=as_list(data.get("undecided-keys")),
+            undecided=parse_list(data.get("undecided"), UndecidedKey.from_json),
             error=opt_text(data.get("error")),
         )
 

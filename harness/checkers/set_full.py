@@ -32,141 +32,19 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import filterfalse
-from typing import Any, ClassVar
+from typing import Any
 
 from harness.checkers.base import FaultWindow, as_ops, fault_windows, quantiles
-from harness.checkers.result import (
-    TypedResult,
-    Verdict,
-    as_int,
-    as_list,
-    as_map,
-    number_map,
-    opt_int,
-    opt_text,
-    parse_list,
-    text,
-)
+from harness.checkers.result import Verdict
+from harness.checkers.set_full_result import NAME, LostElement, SetFullResult
 from harness.core.history import Op
 
-NAME = "set-full"
+__all__ = ["NAME", "LostElement", "SetFullResult", "check", "check_set_full"]
 LATENCY_POINTS = (0, 0.5, 0.95, 0.99, 1)
 _NS_PER_MS = 1_000_000
 _WORST_STALE = 8
-
-
-@dataclass(frozen=True)
-class LostElement:
-    """A lost element: when and by whom its add was acknowledged, and the fault before."""
-
-    element: Any
-    ack_time: int | None  # ns; None when only a read ever saw it
-    node: str | None
-    preceding_fault: FaultWindow | None
-
-    def to_json(self) -> dict[str, Any]:
-        fault = self.preceding_fault
-        return {
-            "element": self.element,
-            "ack_time": self.ack_time,
-            "node": self.node,
-            "preceding_fault": fault.to_json() if fault is not None else None,
-        }
-
-    @classmethod
-    def from_json(cls, value: Any) -> LostElement | None:
-        if not isinstance(value, dict) or "element" not in value:
-            return None
-        node = value.get("node")
-        return cls(
-            element=value["element"],
-            ack_time=opt_int(value.get("ack_time")),
-            node=None if node is None else str(node),
-            preceding_fault=FaultWindow.from_json(value.get("preceding_fault")),
-        )
-
-
-@dataclass(kw_only=True, repr=False)
-class SetFullResult(TypedResult):
-    """What happened to every element added to the set (see the module docstring)."""
-
-    NAME: ClassVar[str] = NAME
-    attempt_count: int = 0
-    ok_count: int = 0
-    stable_count: int = 0
-    read_count: int = 0
-    lost: list[Any] = field(default_factory=list)
-    lost_details: list[LostElement] = field(default_factory=list)
-    stale: list[Any] = field(default_factory=list)
-    worst_stale: list[tuple[Any, int]] = field(default_factory=list)  # (element, latency ns)
-    never_read: list[Any] = field(default_factory=list)
-    recovered: list[Any] = field(default_factory=list)
-    unexpected: list[Any] = field(default_factory=list)
-    duplicated: dict[str, int] = field(default_factory=dict)
-    stable_latencies: dict[str, float] = field(default_factory=dict)  # quantile -> ns
-    lost_latencies: dict[str, float] = field(default_factory=dict)
-    collection: str | None = None  # where the workload keeps the set (rollback files name it)
-
-    @property
-    def acknowledged_lost(self) -> list[LostElement]:
-        """Lost elements whose add was acknowledged (the others only a read ever saw)."""
-        return [d for d in self.lost_details if d.ack_time is not None]
-
-    def evidence_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "attempt-count": self.attempt_count,
-            "ok-count": self.ok_count,
-            "stable-count": self.stable_count,
-            "lost": self.lost,
-            "lost-count": len(self.lost),
-            "lost-details": [d.to_json() for d in self.lost_details],
-            "stale": self.stale,
-            "stale-count": len(self.stale),
-            "worst-stale": [{"element": e, "stable-latency": lat} for e, lat in self.worst_stale],
-            "never-read": self.never_read,
-            "never-read-count": len(self.never_read),
-            "recovered": self.recovered,
-            "recovered-count": len(self.recovered),
-            "unexpected": self.unexpected,
-            "unexpected-count": len(self.unexpected),
-            "duplicated": self.duplicated,
-            "duplicated-count": len(self.duplicated),
-            "stable-latencies": self.stable_latencies,
-            "lost-latencies": self.lost_latencies,
-            "read-count": self.read_count,
-        }
-        if self.collection is not None:
-            out["collection"] = self.collection
-        return out
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SetFullResult:
-        worst = [
-            (w["element"], as_int(w.get("stable-latency")))
-            for w in as_list(data.get("worst-stale"))
-            if isinstance(w, dict) and "element" in w
-        ]
-        return cls(
-            verdict=Verdict.of(data.get("valid")),
-            summary=text(data.get("summary")),
-            attempt_count=as_int(data.get("attempt-count")),
-            ok_count=as_int(data.get("ok-count")),
-            stable_count=as_int(data.get("stable-count")),
-            read_count=as_int(data.get("read-count")),
-            lost=as_list(data.get("lost")),
-            lost_details=parse_list(data.get("lost-details"), LostElement.from_json),
-            stale=as_list(data.get("stale")),
-            worst_stale=worst,
-            never_read=as_list(data.get("never-read")),
-            recovered=as_list(data.get("recovered")),
-            unexpected=as_list(data.get("unexpected")),
-            duplicated={str(k): as_int(v) for k, v in as_map(data.get("duplicated")).items()},
-            stable_latencies=number_map(data.get("stable-latencies")),
-            lost_latencies=number_map(data.get("lost-latencies")),
-            collection=opt_text(data.get("collection")),
-        )
 
 
 @dataclass(slots=True)
@@ -281,7 +159,10 @@ def check_set_full(
         seen_first, present, absent = first_read.get(e), last_present.get(e), last_absent.get(e)
         _classify(e, add_done.get(e), seen_first, present, absent, outcome)
 
-    lost_details = [_lost_detail(e, add_done.get(e), faults, last_absent[e]) for e in outcome.lost]
+    lost_details = [
+        _lost_detail(e, add_done.get(e), faults, last_absent[e], last_present.get(e))
+        for e in outcome.lost
+    ]
     recovered = [
         e
         for e in by_add
@@ -384,7 +265,11 @@ def _classify(
 
 
 def _lost_detail(
-    e: Hashable, done: Op | None, faults: Sequence[FaultWindow], absent: _Read
+    e: Hashable,
+    done: Op | None,
+    faults: Sequence[FaultWindow],
+    absent: _Read,
+    present: _Read | None,
 ) -> LostElement:
     acked = done is not None and done.type == "ok"
     ack_time = done.time if acked and done is not None else None
@@ -398,4 +283,12 @@ def _lost_detail(
         ),
         None,
     )
-    return LostElement(element=e, ack_time=ack_time, node=node, preceding_fault=fault)
+    return LostElement(
+        element=e,
+        ack_time=ack_time,
+        node=node,
+        preceding_fault=fault,
+        ack_index=done.index if acked and done is not None else None,
+        last_seen=present.inv_index if present is not None else None,
+        missed_by=absent.inv_index,
+    )

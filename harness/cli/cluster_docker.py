@@ -23,8 +23,8 @@ from harness.cli.cluster_state import (
     EXIT_HARNESS,
     EXIT_OK,
     EXIT_USAGE,
-    ROOT_NO_PASSWORD,
     ClusterCommandError,
+    load_credentials,
     load_state,
     parse_flags,
     print_view,
@@ -34,6 +34,7 @@ from harness.cli.cluster_state import (
 )
 from harness.infra import procs
 from harness.infra.backends.base import ClusterSpec, Node
+from harness.infra.backends.credentials import Credentials
 from harness.infra.backends.docker_engine import (
     LABEL_DETACHED,
     LABEL_RUN,
@@ -119,6 +120,7 @@ async def _start(args: argparse.Namespace, state_dir: str, flags: dict[str, str]
         agency_flags=flags,
         state_dir=state_dir,
         start_timeout=args.start_timeout,
+        root_password=args.root_password,
     )
     async with asyncio.timeout(args.start_timeout + UP_LIMIT_EXTRA):
         await backend.start(spec)  # tears everything down itself when it fails
@@ -157,7 +159,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"afcheck cluster up: {reason}", file=sys.stderr)
         return EXIT_HARNESS
-    print_view(_public(state), args.json)
+    out = _public(state)
+    out["auth"] = load_credentials(state_dir).to_json()
+    print_view(out, args.json)
     return EXIT_OK
 
 
@@ -169,12 +173,18 @@ def _container_states(run_id: str) -> dict[str, str]:
     }
 
 
-def _agency_view(agents: list[dict[str, Any]]) -> tuple[dict[str, Any], str | None]:
+def _agency_view(
+    agents: list[dict[str, Any]], creds: Credentials
+) -> tuple[dict[str, Any], str | None]:
     """Each agent's ``/_api/agency/config`` (or None), and the URL of the one that leads."""
     views: dict[str, Any] = {}
     leader_url = None
     for agent in agents:
-        status, cfg = http_json(agent["direct_url"] + "/_api/agency/config", time_limit=1.0)
+        status, cfg = http_json(
+            agent["direct_url"] + "/_api/agency/config",
+            time_limit=1.0,
+            headers=creds.agency_headers(),
+        )
         views[agent["id"]] = cfg if status == 200 and isinstance(cfg, dict) else None
         if views[agent["id"]] and cfg.get("role") == "LEADER":
             leader_url = agent["direct_url"]
@@ -187,21 +197,24 @@ def cmd_status(args: argparse.Namespace) -> int:
         if state is None:
             raise ClusterCommandError(f"no cluster in {args.state_dir}")
         states = _container_states(str(state["run_id"]))
+        creds = load_credentials(os.path.abspath(args.state_dir))
     except (ClusterCommandError, DockerError, KeyError) as exc:
         print(f"afcheck cluster status: {exc}", file=sys.stderr)
         return EXIT_HARNESS
     out = _public(state)
-    views, leader_url = _agency_view(state["agents"])
+    views, leader_url = _agency_view(state["agents"], creds)
     for agent, pub in zip(state["agents"], out["agents"], strict=True):
         cfg = views.get(agent["id"]) or {}
         pub["state"] = states.get(agent["id"], "missing")
         pub["leader"] = cfg.get("leaderId") or None
         pub["role"] = cfg.get("role")
         pub["term"] = cfg.get("term")
-    out["server_leader"] = server_leader(leader_url)
+    out["server_leader"] = server_leader(leader_url, creds)
     for server, pub in zip(state["servers"], out["servers"], strict=True):
         status, info = http_json(
-            server["direct_url"] + "/_admin/server/role", time_limit=1.0, headers=ROOT_NO_PASSWORD
+            server["direct_url"] + "/_admin/server/role",
+            time_limit=1.0,
+            headers=creds.server_headers(),
         )
         ok = status == 200 and isinstance(info, dict)
         pub["state"] = states.get(server["id"], "missing")

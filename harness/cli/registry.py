@@ -13,6 +13,7 @@ from typing import Any
 from harness.core.fault import Fault
 from harness.core.protocols import Workload
 from nemesis.faults.clock import ClockBump, ClockStrobe
+from nemesis.faults.intruder import Intruder
 from nemesis.faults.isolate import IsolateAgencyLeader, IsolateLeader
 from nemesis.faults.kill import KillAgencyLeader, KillLeader, KillRandom
 from nemesis.faults.network import FlakyNetwork, SlowNetwork
@@ -25,6 +26,8 @@ from nemesis.faults.partition import (
     PartitionRandomHalves,
 )
 from nemesis.faults.pause import PauseAgencyLeader, PauseLeader
+from nemesis.faults.restart_leader import RestartLeader
+from nemesis.faults.rolling_restart import RollingRestart
 from workloads.dirty_read import DirtyReadWorkload
 from workloads.register import RegisterWorkload
 from workloads.set import SetWorkload
@@ -58,6 +61,9 @@ FAULTS: dict[str, type[Fault]] = {
     "clock-strobe": ClockStrobe,
     "slow-network": SlowNetwork,
     "flaky-network": FlakyNetwork,
+    "restart-leader": RestartLeader,
+    "rolling-restart": RollingRestart,
+    "intruder": Intruder,
 }
 
 MIXED = "mixed"  # every fault whose needs the backend meets, one drawn per cycle

@@ -71,7 +71,9 @@ def judge(
     (``promises.applied_families`` reads them from ``nemesis.jsonl``).
     """
     results = run_checkers(with_performance(checkers), run)
-    table = promises.evaluate(mode, families, results, run.history, run.roles, run.rollbacks)
+    table = promises.evaluate(
+        mode, families, results, run.history, run.roles, run.rollbacks, run.nemesis
+    )
     return {
         "valid": promises.verdict(table),
         "checkers-valid": combined_validity(results.values()),

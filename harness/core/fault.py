@@ -33,7 +33,7 @@ Report = dict[str, Any]
 LinkKey = tuple[str, str]
 
 # the families of the promise table (harness/core/promises.py judges a run by them)
-FAMILIES = frozenset({"partition", "kill", "pause", "clock", "network"})
+FAMILIES = frozenset({"partition", "kill", "pause", "clock", "network", "planned", "intruder"})
 
 # what a fault may need of the backend and cluster:
 #   proxies   every link runs through Toxiproxy (link cuts and toxics)

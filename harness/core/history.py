@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from harness.core import edn
+from harness.core import edn, edn_ops
 
 OP_TYPES = ("invoke", "ok", "fail", "info")
 NEMESIS = "nemesis"
@@ -149,7 +149,7 @@ def pair_ops(ops: Iterable[Op]) -> list[OpPair]:
     pairs: list[OpPair] = []
     open_by_process: dict[int | str, OpPair] = {}
     for op in ops:
-        if not op.is_client:
+        if op.process.__class__ is not int:  # the nemesis (``is_client``, inlined: hot)
             continue
         if op.type == "invoke":
             pair = OpPair(op, None)
@@ -316,8 +316,31 @@ def op_from_edn(form: Any, default_index: int) -> Op:
     return Op.from_dict(raw, default_index=default_index)
 
 
+def _fast_edn_history(text: str, source: str) -> list[Op] | None:
+    """Ops via :mod:`edn_ops` (lines of the common shape), or ``None`` to read it in full."""
+    fast = edn_ops.fast_ops(text)
+    if fast is None:
+        return None
+    ops = list(map(Op, *fast.columns))
+    for position, line_text, line in fast.others:  # lines of another shape, one form each
+        try:
+            forms = list(edn.iter_forms(line_text))
+        except edn.EdnError:
+            return None
+        if len(forms) != 1:
+            return None
+        try:
+            ops.insert(position, op_from_edn(forms[0][1], default_index=position))
+        except ValueError as exc:
+            raise HistoryError(source, line, str(exc)) from None
+    return ops
+
+
 def parse_edn_history(text: str, source: str = "<edn>") -> list[Op]:
     """Ops from ``history.edn`` text: one map per line, or one vector/list of maps."""
+    fast = _fast_edn_history(text, source)
+    if fast is not None:
+        return fast
     forms: list[tuple[int, Any]] = []
     try:
         for line, form in edn.iter_forms(text):

@@ -2,14 +2,15 @@
 
 These are the harness's own observations (for leader-aware faults, start-up
 readiness and ``roles.jsonl``), so they bypass Toxiproxy: a partition never
-hides a node from the harness. Every request has a timeout; an agent or
-server that does not answer in time simply counts as not answering.
+hides a node from the harness. Every request carries the cluster's
+credentials (``backend.credentials``: a member token for agents, root for
+servers) and has a timeout; an agent or server that does not answer in time
+simply counts as not answering.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,8 +20,6 @@ from harness.infra.backends.base import Backend, Node
 
 DEFAULT_TIMEOUT = 1.0
 LEADER_KEY = "/arango/Plan/AsyncReplication/Leader"
-# the harness reads as root with the default empty password (HTTP Basic "root:")
-ROOT_AUTH = {"Authorization": "Basic " + base64.b64encode(b"root:").decode()}
 # "fenced": a leader whose lease expired (it refuses writes and leader reads)
 ROLES = ("leader", "fenced", "follower")
 
@@ -56,9 +55,13 @@ async def agency_configs(
 ) -> dict[str, dict[str, Any] | None]:
     """Each agent's ``/_api/agency/config`` answer (None when it did not answer)."""
     agents = _agents(backend)
+    headers = backend.credentials.agency_headers()
     async with _session(wait) as session:
         answers = await asyncio.gather(
-            *(_get_json(session, f"{a.direct_url}/_api/agency/config", wait) for a in agents)
+            *(
+                _get_json(session, f"{a.direct_url}/_api/agency/config", wait, headers)
+                for a in agents
+            )
         )
     return {
         a.id: (ans if isinstance(ans, dict) else None)
@@ -103,12 +106,15 @@ async def agency_read(backend: Backend, path: str, wait: float = DEFAULT_TIMEOUT
     empty" and "the agency did not answer" stay distinct.
     """
     body = [[path]]
+    headers = backend.credentials.agency_headers()
 
     async def ask(session: aiohttp.ClientSession, agent: Node) -> tuple[bool, Any]:
         url = f"{agent.direct_url}/_api/agency/read"
         try:
             async with asyncio.timeout(wait):
-                async with session.post(url, json=body, allow_redirects=False) as resp:
+                async with session.post(
+                    url, json=body, headers=headers, allow_redirects=False
+                ) as resp:
                     if resp.status != 200:
                         return False, None
                     data = await resp.json(content_type=None)
@@ -169,10 +175,11 @@ async def server_roles(backend: Backend, wait: float = DEFAULT_TIMEOUT) -> list[
     answers without a known role, ``down`` when it does not answer in time.
     """
     servers = _servers(backend)
+    headers = backend.credentials.server_headers()
     async with _session(wait) as session:
         answers = await asyncio.gather(
             *(
-                _get_json(session, f"{s.direct_url}/_admin/server/role", wait, ROOT_AUTH)
+                _get_json(session, f"{s.direct_url}/_admin/server/role", wait, headers)
                 for s in servers
             )
         )

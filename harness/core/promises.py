@@ -23,15 +23,17 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal, TypeVar
 
+from harness.checkers.availability import AvailabilityResult
 from harness.checkers.dirty_reads import DirtyReadsResult
 from harness.checkers.linearizable_result import LinearizableResult
 from harness.checkers.result import UNKNOWN, CheckerCrash, CheckResult, Validity, Verdict
 from harness.checkers.set_full import SetFullResult
 from harness.checkers.split_brain import SplitBrainResult
+from harness.core.intruders import INTRUDER, intruder_requests, not_refused
 
 Mode = Literal["async", "sync"]
 Status = Literal["promised", "measured"]
-FAMILIES = ("partition", "kill", "pause", "clock", "network")
+FAMILIES = ("partition", "kill", "pause", "clock", "network", "planned", "intruder")
 
 ACKED_WRITES_SURVIVE = "acked-writes-survive"
 NO_SPLIT_BRAIN = "no-split-brain"
@@ -39,6 +41,9 @@ FOLLOWER_REFUSES_PLAIN_READS = "follower-refuses-plain-reads"
 DIRTY_READS_MARKED = "dirty-reads-marked"
 LEADER_LINEARIZABLE = "leader-linearizable"
 NO_SILENT_ROLLBACK = "no-silent-rollback"
+PLANNED_NO_LOSS = "planned-switchover-no-loss"
+NO_UNPLANNED_FAILOVER = "no-unplanned-failover"
+INTRUDERS_CHANGE_NOTHING = "intruders-change-nothing"
 
 R = TypeVar("R", bound=CheckResult)
 
@@ -75,14 +80,20 @@ class Promise:
     # An empty set: never promised in that mode.
     promised_async: frozenset[str]
     promised_sync: frozenset[str]
+    # a property about one kind of fault is promised only in runs where such a fault acted
+    about: frozenset[str] = frozenset()
 
     def status(self, mode: str, families: Collection[str]) -> Status:
         promised = self.promised_sync if mode == "sync" else self.promised_async
+        if self.about and not self.about & set(families):
+            return "measured"
         return "promised" if promised and set(families) <= promised else "measured"
 
 
 ALL = frozenset(FAMILIES)
 NOTHING: frozenset[str] = frozenset()
+PLANNED = frozenset({"planned"})  # switchovers and graceful restarts only
+INTRUDERS = frozenset({INTRUDER})
 
 TABLE: tuple[Promise, ...] = (
     Promise(
@@ -123,6 +134,28 @@ TABLE: tuple[Promise, ...] = (
         ALL,
         ALL,
     ),
+    Promise(
+        PLANNED_NO_LOSS,
+        "a planned switchover or rolling restart loses no acknowledged write",
+        PLANNED,
+        PLANNED,
+        about=PLANNED,
+    ),
+    Promise(
+        NO_UNPLANNED_FAILOVER,
+        "a rolling restart causes no unplanned failover",
+        PLANNED,
+        PLANNED,
+        about=PLANNED,
+    ),
+    Promise(
+        INTRUDERS_CHANGE_NOTHING,
+        "intruders (requests without the cluster secret, forged Raft RPCs, malformed bodies) "
+        "change nothing",
+        ALL,
+        ALL,
+        about=INTRUDERS,
+    ),
 )
 
 # fault names (``--nemesis``, nemesis.jsonl) -> family, for callers without fault objects
@@ -148,6 +181,10 @@ FAULT_FAMILIES: dict[str, str] = {
     "clock-strobe": "clock",
     "slow-network": "network",
     "flaky-network": "network",
+    "switchover": "planned",
+    "restart-leader": "planned",
+    "rolling-restart": "planned",
+    "intruder": "intruder",
 }
 
 
@@ -284,6 +321,36 @@ def _no_split_brain(results: Mapping[str, CheckResult]) -> Judgement:
             "overlapping-writes": [p.to_json() for p in sb.overlapping_writes[:20]],
             "claims-count": len(sb.overlapping_claims),
         },
+    )
+
+
+def _no_unplanned_failover(results: Mapping[str, CheckResult]) -> Judgement:
+    av = _find(results, AvailabilityResult)
+    if not isinstance(av, AvailabilityResult):
+        return _missing(av, NotMeasured.CHECKER_MISSING, "availability")
+    unplanned = av.unplanned_failovers
+    return Judgement(
+        not unplanned,
+        {
+            "failover-count": len(av.failovers),
+            "unplanned-failover-count": len(unplanned),
+            "unplanned": [f.to_json() for f in unplanned[:20]],
+        },
+    )
+
+
+def _intruders_refused(nemesis: list[dict[str, Any]] | None) -> Judgement:
+    """Every intruder request refused: none answered 2xx (taken) or 5xx (failed on)."""
+    requests = intruder_requests(nemesis or [])
+    if not requests:
+        return Judgement.not_measured(NotMeasured.NOT_EXERCISED, "no intruder request recorded")
+    taken = [r for r in requests if not_refused(r)]
+    statuses: dict[str, int] = {}
+    for r in requests:
+        statuses[str(r.get("status"))] = statuses.get(str(r.get("status")), 0) + 1
+    return Judgement(
+        not taken,
+        {"requests": len(requests), "statuses": statuses, "not-refused": taken[:20]},
     )
 
 
@@ -433,8 +500,10 @@ def evaluate(
     history: list[dict[str, Any]],
     roles: list[dict[str, Any]],
     rollbacks: list[dict[str, Any]] | None,
+    nemesis: list[dict[str, Any]] | None = None,
 ) -> dict[str, PromiseRow]:
-    """The table for this run: each property's status and judgement."""
+    """The table for this run: each property's status and judgement (``nemesis``: the
+    events of ``nemesis.jsonl``, where the intruder fault records its requests)."""
     statuses = table_for(mode, families)
     judges: dict[str, Callable[[], Judgement]] = {
         ACKED_WRITES_SURVIVE: lambda: _acked_survive(results),
@@ -443,6 +512,9 @@ def evaluate(
         DIRTY_READS_MARKED: lambda: _dirty_marked(results),
         LEADER_LINEARIZABLE: lambda: _linearizable(results),
         NO_SILENT_ROLLBACK: lambda: _no_silent_rollback(results, rollbacks),
+        PLANNED_NO_LOSS: lambda: _acked_survive(results),
+        NO_UNPLANNED_FAILOVER: lambda: _no_unplanned_failover(results),
+        INTRUDERS_CHANGE_NOTHING: lambda: _intruders_refused(nemesis),
     }
     return {p.property: PromiseRow(p, statuses[p.property], judges[p.property]()) for p in TABLE}
 

@@ -247,6 +247,7 @@ async def _drive(
     timeouts = test.timeouts
     http = ArangoClient(
         server_addresses(backend),
+        password=backend.credentials.root_password,
         request_timeout=timeouts.request,
         op_timeout=timeouts.op,
     )

@@ -114,7 +114,9 @@ class Test:
             "backend": self.backend,
             # where the cluster keeps its state is the runner's choice (inside the run directory)
             "cluster": {
-                k: v for k, v in dataclasses.asdict(self.cluster).items() if k != "state_dir"
+                k: v
+                for k, v in dataclasses.asdict(self.cluster).items()
+                if k not in ("state_dir", "root_password", "secret")  # no secrets in test.json
             },
             "concurrency": self.concurrency,
             "rate": self.rate,

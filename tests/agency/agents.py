@@ -5,7 +5,8 @@
 (kill -9, graceful stop, restart on the same data, pause) goes through the
 backend, link cuts through its Toxiproxy network (start with
 ``proxied=True``; every agent-to-agent link has its own proxy), and the
-queries are plain HTTP to the agents' own addresses. Per-agent local state
+queries are plain HTTP to the agents' own addresses, with a member token signed
+with the cluster's secret (:meth:`AgencyCluster.headers`). Per-agent local state
 is read with ``GET /_api/agency_priv/state?path=``.
 """
 
@@ -84,6 +85,10 @@ class AgencyCluster:
     def url(self, ident: str) -> str:
         return self.backend.node(ident).direct_url
 
+    def headers(self) -> dict[str, str]:
+        """What every agency request needs: a member token signed with the cluster secret."""
+        return self.backend.credentials.agency_headers()
+
     def address(self, ident: str) -> tuple[str, int]:
         """(host, port) the agent listens on."""
         host, port = self.url(ident).removeprefix("http://").rsplit(":", 1)
@@ -134,7 +139,9 @@ class AgencyCluster:
 
     # ---------------------------------------------------------------- queries
     def config(self, ident: str) -> dict[str, Any] | None:
-        status, body = http_json(self.url(ident) + "/_api/agency/config", time_limit=5.0)
+        status, body = http_json(
+            self.url(ident) + "/_api/agency/config", time_limit=5.0, headers=self.headers()
+        )
         return body if status == 200 and isinstance(body, dict) else None
 
     def cfg(self, ident: str) -> dict[str, Any]:
@@ -157,7 +164,9 @@ class AgencyCluster:
         raise AssertionError(f"no leader among {among or self.alive()} within {limit}s")
 
     def write(self, ident: str, txns: list[Any], limit: float = 10.0) -> tuple[int, Any]:
-        return http_json(self.url(ident) + "/_api/agency/write", txns, time_limit=limit)
+        return http_json(
+            self.url(ident) + "/_api/agency/write", txns, time_limit=limit, headers=self.headers()
+        )
 
     def write_via_leader(self, txns: list[Any], limit: float = 20.0) -> tuple[str, Any]:
         """Write through whichever agent leads, retrying across a (spurious) election.
@@ -175,11 +184,15 @@ class AgencyCluster:
             time.sleep(0.05)
 
     def read(self, ident: str, queries: list[list[str]]) -> tuple[int, Any]:
-        return http_json(self.url(ident) + "/_api/agency/read", queries, time_limit=10.0)
+        return http_json(
+            self.url(ident) + "/_api/agency/read", queries, time_limit=10.0, headers=self.headers()
+        )
 
     def local(self, ident: str, path: str) -> dict[str, Any]:
         status, body = http_json(
-            self.url(ident) + f"/_api/agency_priv/state?path={path}", time_limit=5.0
+            self.url(ident) + f"/_api/agency_priv/state?path={path}",
+            time_limit=5.0,
+            headers=self.headers(),
         )
         assert status == 200, (ident, status, body)
         assert isinstance(body, dict)

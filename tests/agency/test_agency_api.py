@@ -23,7 +23,8 @@ def _raw(
     host, port = c.address(ident)
     conn = http.client.HTTPConnection(host, port, timeout=10)
     try:
-        conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", **c.headers()}
+        conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         return resp.status, dict(resp.getheaders()), resp.read()
     finally:
@@ -38,7 +39,7 @@ def test_follower_redirects_to_leader_and_no_leader_gives_503(agency: Factory) -
         status, headers, _ = _raw(c, follower, "POST", path, b"[]")
         assert status == 307, path
         assert headers["Location"] == c.url(leader) + path
-    status, body = http_json(c.url(follower) + "/_admin/server/role")
+    status, body = http_json(c.url(follower) + "/_admin/server/role", headers=c.headers())
     assert status == 200 and body["role"] == "AGENT"
     # stop two of three: the survivor ends up knowing no leader and answers 503
     survivor = follower
@@ -123,8 +124,12 @@ def test_precondition_failure_is_412_and_inquire_finds_client_ids(agency: Factor
     status, body = c.write(leader, [[{"/p": 2}, {"/p": {"oldEmpty": True}}, "client-2"]])
     assert status == 412 and body["results"] == [0]
     # client-2's transaction failed its precondition and was never logged: unknown, so 404
-    status, body = http_json(c.url(leader) + "/_api/agency/inquire", ["client-1", "client-2"])
+    status, body = http_json(
+        c.url(leader) + "/_api/agency/inquire", ["client-1", "client-2"], headers=c.headers()
+    )
     assert status == 404 and body["inquired"] is True
     assert body["results"][0] > 0 and body["results"][1] == 0
-    status, body = http_json(c.url(leader) + "/_api/agency/inquire", ["client-1"])
+    status, body = http_json(
+        c.url(leader) + "/_api/agency/inquire", ["client-1"], headers=c.headers()
+    )
     assert status == 200 and body["results"][0] > 0

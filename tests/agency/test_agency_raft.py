@@ -193,8 +193,8 @@ def test_observer_is_called_back_by_the_leader(agency: Factory) -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        c = agency()
         url = f"http://127.0.0.1:{server.server_address[1]}/cb"
+        c = agency(flags={"observer-allow": url})  # callbacks go to members or allowed URLs
         c.write_via_leader([[{"/obs": {"op": "observe", "url": url}}]])
         _, body = c.write_via_leader([_set("/obs/x", 1)])
         index = body["results"][0]

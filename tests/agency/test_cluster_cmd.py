@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.infra import procs
+from harness.infra.backends import credentials
 from harness.infra.backends.ports import LOCK_DIR
 from harness.infra.probe import http_json
 
@@ -52,7 +53,10 @@ def test_up_status_down_leaves_nothing_running(tmp_path: Path) -> None:
         assert len(leaders) == 1 and None not in leaders
         assert sum(a["role"] == "LEADER" for a in view["agents"]) == 1
 
-        code, body = http_json(out["agents"][0]["url"] + "/_api/agency/config")
+        config_url = out["agents"][0]["url"] + "/_api/agency/config"
+        assert http_json(config_url)[0] == 401  # the agency wants the cluster's secret
+        headers = credentials.load(state).agency_headers()
+        code, body = http_json(config_url, headers=headers)
         assert code == 200 and body["configuration"]["agency size"] == 3
     finally:
         down = _afcheck("down", "--state-dir", state)

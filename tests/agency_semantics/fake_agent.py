@@ -39,7 +39,10 @@ class FakeAgent:
     """One agent that commits every proposal at once; ``log`` is what was proposed."""
 
     def __init__(self) -> None:
-        self.cfg = AgentConfig(id="a1", data_dir="unused", write_timeout=2.0)
+        self.cfg = AgentConfig(
+            id="a1", data_dir="unused", write_timeout=2.0, observer_allow=["http://h:1/"]
+        )
+        self.secret = ""  # authentication off: these tests are about the API's answers
         self.raft = _Raft(self)
         self.store = Store()
         self.log: list[dict[str, Any]] = []
@@ -47,6 +50,9 @@ class FakeAgent:
 
     def url_of(self, agent_id: str) -> str | None:
         return {"a1": "http://127.0.0.1:1", "a2": "http://127.0.0.1:2"}.get(agent_id)
+
+    def pool_urls(self) -> list[str]:
+        return ["http://127.0.0.1:1", "http://127.0.0.1:2"]
 
     async def propose(self, entries: list[dict[str, Any]], operation: str) -> list[int]:
         results = []

@@ -54,6 +54,7 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Http]:
             "60",
             "--ttl-interval",
             "0.05",
+            "--insecure-no-auth",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

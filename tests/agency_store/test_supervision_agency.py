@@ -49,7 +49,12 @@ class Servers:
     def write(self, txns: list[Any]) -> tuple[int, Any]:
         status, body = 0, None
         for ident in self.c.alive():
-            status, body = http_json(self.c.url(ident) + "/_api/agency/write", txns, time_limit=2.0)
+            status, body = http_json(
+                self.c.url(ident) + "/_api/agency/write",
+                txns,
+                time_limit=2.0,
+                headers=self.c.headers(),
+            )
             if status in (200, 412):
                 return status, body
         return status, body
@@ -133,10 +138,19 @@ def statuses(c: AgencyCluster) -> dict[str, str]:
     return {server: record.get("Status") for server, record in health.items()}
 
 
-def test_failover_across_an_agency_leader_kill(cluster: AgencyCluster) -> None:
-    c = cluster
+def test_failover_across_an_agency_leader_kill(tmp_path: Path) -> None:
+    with CallbackSink() as sink:
+        # callbacks go only to members or allowed URLs: the sink is allowed
+        c = start_agency(tmp_path / "agency", size=3, flags={"observer-allow": sink.url})
+        try:
+            _failover_across_an_agency_leader_kill(c, sink)
+        finally:
+            c.close()
+
+
+def _failover_across_an_agency_leader_kill(c: AgencyCluster, sink: CallbackSink) -> None:
     agency_leader = c.leader()
-    with CallbackSink() as sink, Servers(c, {"s1": 0, "s2": 10, "s3": 20}) as servers:
+    with Servers(c, {"s1": 0, "s2": 10, "s3": 20}) as servers:
         status, body = servers.write([[{LEADER: {"op": "observe", "url": sink.url}}]])
         assert status == 200, body
         race = {LEADER: {"oldEmpty": True}}

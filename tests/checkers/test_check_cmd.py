@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,20 @@ def test_console_entry_point(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert "invalid" in proc.stdout
+
+
+def test_files_in_processes_print_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-j 2`` with several files: the same lines in the same order, the same exit code."""
+    files = [str(p) for p in sorted(FIXTURES.glob("*register*.edn"))]
+    files += [str(FIXTURES / "independent-valid.edn"), str(tmp_path / "missing.edn")]
+
+    def lines(jobs: str) -> tuple[int, list[str], str]:
+        code = main(["check", "-j", jobs, "--model", "cas-register", *files])
+        out, err = capsys.readouterr()
+        return code, [re.sub(r"  [\d.]+ s  ", "  ", line) for line in out.splitlines()], err
+
+    one, two = lines("1"), lines("2")
+    assert one == two
+    assert one[0] == 3 and "missing.edn" in one[2]

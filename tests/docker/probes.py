@@ -7,26 +7,29 @@ from typing import Any
 
 import aiohttp
 
-from harness.core.observe import ROOT_AUTH
 from harness.infra.backends.docker import DockerBackend
 
 
-async def status(url: str, wait: float = 2.0) -> int | None:
-    """HTTP status of ``GET url`` (with root credentials), or None when nothing answers in time."""
+async def status(url: str, headers: dict[str, str], wait: float = 2.0) -> int | None:
+    """HTTP status of ``GET url`` (with these credentials), or None when nothing answers in time."""
     try:
         async with aiohttp.ClientSession() as session:
             async with asyncio.timeout(wait):
-                async with session.get(url, headers=ROOT_AUTH, allow_redirects=False) as resp:
+                async with session.get(url, headers=headers, allow_redirects=False) as resp:
                     return resp.status
     except (TimeoutError, aiohttp.ClientError):
         return None
 
 
-def version_url(backend: DockerBackend, node_id: str, direct: bool = True) -> str:
+def version_url(
+    backend: DockerBackend, node_id: str, direct: bool = True
+) -> tuple[str, dict[str, str]]:
+    """A URL that answers 200 while the node runs, and the credentials it needs."""
     node = backend.node(node_id)
     base = node.direct_url if direct else node.url
-    path = "/_api/agency/config" if node.kind == "agent" else "/_api/version"
-    return f"{base}{path}"
+    if node.kind == "agent":
+        return f"{base}/_api/agency/config", backend.credentials.agency_headers()
+    return f"{base}/_api/version", backend.credentials.server_headers()
 
 
 async def until(predicate: Any, within: float = 30.0, every: float = 0.2) -> bool:

@@ -38,7 +38,7 @@ def test_cluster_starts_on_its_own_network_and_leaves_nothing(
         assert net["IPAM"]["Config"][0]["Subnet"] == str(backend.subnet)
         # clients reach each server through its c->sK proxy; the harness sees a leader
         for s in ("s1", "s2"):
-            assert await status(version_url(backend, s, direct=False)) == 200
+            assert await status(*version_url(backend, s, direct=False)) == 200
         roles = await observe.server_roles(backend)
         assert sum(r["role"] == "leader" for r in roles) == 1
         # no privilege: every capability dropped, not privileged, a non-root user
@@ -62,10 +62,10 @@ def test_partition_cuts_the_link_and_heal_restores_it(run_cluster: RunCluster) -
     async def scenario(backend: DockerBackend) -> None:
         through_proxy = version_url(backend, "s1", direct=False)
         await backend.net.cut([("c", "s1")])
-        assert await status(through_proxy, wait=1.5) is None  # no byte passes
-        assert await status(version_url(backend, "s1")) == 200  # the node itself is fine
+        assert await status(*through_proxy, wait=1.5) is None  # no byte passes
+        assert await status(*version_url(backend, "s1")) == 200  # the node itself is fine
         await backend.net.heal()
-        assert await until(lambda: _answers(through_proxy), within=10)
+        assert await until(lambda: _answers(*through_proxy), within=10)
 
     run_cluster(scenario)
 
@@ -77,10 +77,10 @@ def test_kill_stops_the_container_and_start_brings_it_back(run_cluster: RunClust
         assert not await backend.is_running(leader)
         st = state(backend, leader)
         assert st["Running"] is False and st["ExitCode"] == 137
-        assert await status(version_url(backend, leader), wait=1.0) is None
+        assert await status(*version_url(backend, leader), wait=1.0) is None
         await backend.start_node(leader)
         assert await backend.is_running(leader)
-        assert await status(version_url(backend, leader)) == 200
+        assert await status(*version_url(backend, leader)) == 200
         # the data directory on the host survived the kill
         assert os.listdir(backend.node(leader).data_dir)
 
@@ -92,10 +92,10 @@ def test_pause_freezes_the_container_and_resume_thaws_it(run_cluster: RunCluster
         await backend.pause("a1")
         assert state(backend, "a1")["Paused"] is True
         assert backend.is_paused("a1")
-        assert await status(version_url(backend, "a1"), wait=1.0) is None
+        assert await status(*version_url(backend, "a1"), wait=1.0) is None
         await backend.resume("a1")
         assert state(backend, "a1")["Paused"] is False
-        assert await until(lambda: _answers(version_url(backend, "a1")), within=10)
+        assert await until(lambda: _answers(*version_url(backend, "a1")), within=10)
         # a paused node can be killed (it is unpaused first, as Docker requires)
         await backend.pause("s2")
         await backend.kill("s2")
@@ -110,10 +110,10 @@ def test_disconnect_isolates_the_container_and_connect_restores_it(
     async def scenario(backend: DockerBackend) -> None:
         await backend.disconnect("a2")
         assert not backend.is_connected("a2")
-        assert await status(version_url(backend, "a2"), wait=1.0) is None
+        assert await status(*version_url(backend, "a2"), wait=1.0) is None
         assert backend.network_name not in inspect(backend, "a2")["NetworkSettings"]["Networks"]
         await backend.connect("a2")
-        assert await until(lambda: _answers(version_url(backend, "a2")), within=15)
+        assert await until(lambda: _answers(*version_url(backend, "a2")), within=15)
         nets = inspect(backend, "a2")["NetworkSettings"]["Networks"]
         assert nets[backend.network_name]["IPAddress"] == backend.node("a2").direct_url[7:-5]
 
@@ -130,13 +130,13 @@ def test_clock_file_reaches_the_container_and_restart_keeps_the_node(
         assert backend.skew("s1").offset == 12.5
         await backend.restart("s1")
         assert state(backend, "s1")["Running"] is True
-        assert await status(version_url(backend, "s1")) == 200
+        assert await status(*version_url(backend, "s1")) == 200
 
     run_cluster(scenario)
 
 
-async def _answers(url: str) -> bool:
-    return await status(url, wait=1.0) == 200
+async def _answers(url: str, headers: dict[str, str]) -> bool:
+    return await status(url, headers, wait=1.0) == 200
 
 
 async def observe_leader(backend: DockerBackend) -> str:

@@ -86,21 +86,21 @@ def test_isolate_leader_cuts_the_container_off_and_heal_reconnects_it(
         assert not backend.is_connected(leader)
         # nobody reaches it: not the host directly, not clients through its proxy
         assert backend.network_name not in inspect(backend, leader)["NetworkSettings"]["Networks"]
-        assert await status(version_url(backend, leader), wait=1.5) is None
-        assert await status(version_url(backend, leader, direct=False), wait=1.5) is None
+        assert await status(*version_url(backend, leader), wait=1.5) is None
+        assert await status(*version_url(backend, leader, direct=False), wait=1.5) is None
         # and it reaches nobody: not Toxiproxy (every link it uses), not the other server
         outgoing = ["python3", "-c", PROBE, toxiproxy_ip, str(TOXIPROXY_API_PORT)]
         assert exec_in(backend, leader, outgoing).strip() != "connected"
         # the rest of the cluster is untouched
-        assert await status(version_url(backend, other)) == 200
+        assert await status(*version_url(backend, other)) == 200
         assert exec_in(backend, other, outgoing).strip() == "connected"
 
         healed = await fault.heal(ctx)
         assert healed["nodes"] == [leader] and backend.is_connected(leader)
         nets = inspect(backend, leader)["NetworkSettings"]["Networks"]
         assert nets[backend.network_name]["IPAddress"] == _ip(backend, leader)
-        assert await until(lambda: _answers(version_url(backend, leader)), within=20)
-        assert await until(lambda: _answers(version_url(backend, leader, direct=False)), 20)
+        assert await until(lambda: _answers(*version_url(backend, leader)), within=20)
+        assert await until(lambda: _answers(*version_url(backend, leader, direct=False)), 20)
         assert exec_in(backend, leader, outgoing).strip() == "connected"
         # the cluster names a leader again once the old one is back
         assert await until(lambda: _one_leader(backend), within=60, every=0.5)
@@ -113,16 +113,16 @@ def test_isolate_leader_cuts_the_container_off_and_heal_reconnects_it(
 def test_heal_everything_reconnects_an_isolated_node(run_cluster: RunCluster) -> None:
     async def scenario(backend: DockerBackend) -> None:
         await backend.disconnect("a3")
-        assert await status(version_url(backend, "a3"), wait=1.0) is None
+        assert await status(*version_url(backend, "a3"), wait=1.0) is None
         assert await heal_everything(backend) == []
         assert backend.is_connected("a3")
-        assert await until(lambda: _answers(version_url(backend, "a3")), within=20)
+        assert await until(lambda: _answers(*version_url(backend, "a3")), within=20)
 
     run_cluster(scenario)
 
 
-async def _answers(url: str) -> bool:
-    code = await status(url, wait=1.0)
+async def _answers(url: str, headers: dict[str, str]) -> bool:
+    code = await status(url, headers, wait=1.0)
     return code == 200
 
 

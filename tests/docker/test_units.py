@@ -73,7 +73,7 @@ def test_tree_hash_follows_content_and_names(tmp_path: Path) -> None:
 
 
 def test_node_commands_pass_the_grace_period_on_to_servers() -> None:
-    agent = agent_args("a1", "0.0.0.0:8531", "/d", "/c", ["a2=http://x"], {"grace-period": "3"})
+    agent = agent_args("a1", "0.0.0.0:8531", "/d", "/c", ["a2=http://x"], {"grace-period": "3"}, [])
     assert agent[:2] == ["--id", "a1"] and agent[-2:] == ["--grace-period", "3"]
     assert "--peer" in agent and "a2=http://x" in agent
     server = server_args(
@@ -87,6 +87,7 @@ def test_node_commands_pass_the_grace_period_on_to_servers() -> None:
         [],
         {},
         {"grace-period": "3"},
+        [],
     )
     assert server[server.index("--agency") + 1] == "http://x,http://y"
     assert server[-2:] == ["--agency-grace-period", "3"]

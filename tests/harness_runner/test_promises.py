@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from harness.checkers.availability import AvailabilityResult, Failover
 from harness.checkers.base import FaultWindow, RunData
 from harness.checkers.catalog import SetFullChecker, SplitBrainChecker, rolled_back_pairs
 from harness.checkers.linearizable_result import LinearizableResult
@@ -24,10 +25,24 @@ def test_table_per_mode() -> None:
     assert a[p.DIRTY_READS_MARKED] == "promised"
     assert p.table_for("async", {"pause"})[p.NO_SPLIT_BRAIN] == "measured"
     s = p.table_for("sync", {"pause", "clock"})
-    assert all(v == "promised" for v in s.values())
+    # rows about one kind of fault (planned restarts, intruders) need such a fault to act
+    about_rows = {row.property for row in p.TABLE if row.about}
+    assert {p.PLANNED_NO_LOSS, p.NO_UNPLANNED_FAILOVER} <= about_rows
+    assert all(v == "promised" for k, v in s.items() if k not in about_rows)
+    assert all(s[k] == "measured" for k in about_rows)
     # no fault applied: what a mode promises at all is promised, the rest measured
     none = p.table_for("async", set())
     assert none[p.NO_SPLIT_BRAIN] == "promised" and none[p.ACKED_WRITES_SURVIVE] == "measured"
+
+
+def test_planned_rows_are_promised_only_in_runs_of_planned_faults() -> None:
+    for mode in ("async", "sync"):
+        planned = p.table_for(mode, {"planned"})
+        assert planned[p.PLANNED_NO_LOSS] == planned[p.NO_UNPLANNED_FAILOVER] == "promised"
+        mixed = p.table_for(mode, {"planned", "kill"})
+        assert mixed[p.PLANNED_NO_LOSS] == mixed[p.NO_UNPLANNED_FAILOVER] == "measured"
+        assert p.table_for(mode, set())[p.NO_UNPLANNED_FAILOVER] == "measured"
+    assert p.family_of("rolling-restart") == p.family_of("restart-leader") == "planned"
 
 
 def test_families_of_known_fault_names_and_nothing_guessed() -> None:
@@ -209,3 +224,17 @@ def test_judge_writes_the_results_json_shape() -> None:
 def test_fault_window_round_trips() -> None:
     window = FaultWindow(1, "kill", 5, None, ("s1",))
     assert FaultWindow.from_json(window.to_json()) == FaultWindow(None, "kill", 5, None, ("s1",))
+
+
+def test_an_unplanned_failover_in_a_planned_run_breaks_the_promise() -> None:
+    planned = Failover("s1", "s2", 0, 10, None, planned=True, epoch=2)
+    unplanned = Failover("s2", "s3", 20, 30, None, planned=False, epoch=3)
+    for failovers, holds in (([planned], True), ([planned, unplanned], False)):
+        avail = AvailabilityResult(verdict=Verdict.VALID, summary="", failovers=failovers)
+        results = _results(avail, _set_full([]), _no_split_brain())
+        table = p.evaluate("async", {"planned"}, results, [], [], [])
+        row = table[p.NO_UNPLANNED_FAILOVER]
+        assert row.status == "promised" and row.holds is holds and row.broken is not holds
+        assert table[p.PLANNED_NO_LOSS].holds is True
+    no_checker = p.evaluate("async", {"planned"}, _results(_set_full([])), [], [], [])
+    assert no_checker[p.NO_UNPLANNED_FAILOVER].holds is None

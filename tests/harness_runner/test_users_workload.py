@@ -6,17 +6,29 @@ import asyncio
 import random
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from harness.core.client import ArangoClient, ServerAddress
 from harness.core.protocols import Invocation
 from tests.harness_runner.fakes import FakeServer, answer
-from workloads.users import VERIFY, UsersClient, UsersConfig, UsersOps, basic, granted, user_name
+from workloads.common import SetupError
+from workloads.users import (
+    MARK,
+    VERIFY,
+    UsersClient,
+    UsersConfig,
+    UsersOps,
+    UsersWorkload,
+    basic,
+    granted,
+    user_name,
+)
 
 
 def user_doc(n: int, level: str | None) -> dict[str, Any]:
     grants = {} if level is None else {"users": {"level": level}}
-    return {"_key": user_name(n), "user": user_name(n), "databases": grants}
+    return {"_key": user_name(n), "user": user_name(n), "databases": grants, "extra": MARK}
 
 
 class FakeUsers:
@@ -26,6 +38,8 @@ class FakeUsers:
         # 1: fine; 2: cannot log in; 3: may write (not ro); 4: no grant; 5: never answers at first
         self.docs = [user_doc(1, "ro"), user_doc(2, "ro"), user_doc(3, "ro"), user_doc(4, None)]
         self.docs.append(user_doc(5, "ro"))
+        self.docs.append({"_key": "7", "user": "7", "databases": {"users": {"level": "ro"}}})
+        self.docs.append({"_key": "root", "user": "root", "extra": MARK})  # not ours
         self.slow_left = 2
         self.auth = {basic(n)["Authorization"]: n for n in range(1, 6)}
 
@@ -81,3 +95,20 @@ def test_ops_create_consecutive_users_up_to_the_bound() -> None:
         ("read", None),
     ]
     assert granted(user_doc(1, "rw"), "users") == "rw" and granted({"user": "x"}, "users") is None
+
+
+def test_setup_refuses_a_cluster_that_does_not_check_credentials() -> None:
+    async def insecure(request: web.Request) -> web.StreamResponse:
+        return answer(201 if request.method == "POST" else 200, {"result": []}, "s1")
+
+    async def run() -> None:
+        server = FakeServer("s1", insecure)
+        await server.start()
+        try:
+            async with ArangoClient([ServerAddress("s1", server.url)]) as http:
+                with pytest.raises(SetupError, match="does not check credentials"):
+                    await UsersWorkload().setup(http)
+        finally:
+            await server.stop()
+
+    asyncio.run(run())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.infra.backends.base import Link, Node
+from harness.infra.backends.credentials import NO_AUTH
 from harness.infra.net import directed_links
 
 
@@ -44,6 +45,7 @@ class RecordingNetwork:
 
 class RecordingBackend:
     name = "recording"
+    credentials = NO_AUTH
 
     def __init__(self, agents: int = 3, servers: int = 2) -> None:
         ids = [f"a{i}" for i in range(1, agents + 1)] + [f"s{i}" for i in range(1, servers + 1)]

@@ -41,7 +41,8 @@ async def write_key(ctx: NemesisContext, key: str, value: int) -> bool:
     try:
         async with aiohttp.ClientSession() as session:
             async with asyncio.timeout(3):
-                async with session.post(url, json=[[{key: value}]]) as resp:
+                headers = ctx.backend.credentials.agency_headers()
+                async with session.post(url, json=[[{key: value}]], headers=headers) as resp:
                     return resp.status == 200
     except (TimeoutError, aiohttp.ClientError):
         return False

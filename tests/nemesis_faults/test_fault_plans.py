@@ -37,8 +37,12 @@ def leaders(monkeypatch: pytest.MonkeyPatch) -> None:
     async def agency_leader(backend: Backend, wait: float = 1.0) -> str:
         return "a2"
 
+    async def server_roles(backend: Backend, wait: float = 1.0) -> list[dict[str, Any]]:
+        return [observe.role_record(s, {"afRole": "follower", "lastTick": 0}) for s in ("s1", "s2")]
+
     monkeypatch.setattr(observe, "server_leader", server_leader)
     monkeypatch.setattr(observe, "agency_leader", agency_leader)
+    monkeypatch.setattr(observe, "server_roles", server_roles)  # restarted servers follow
 
 
 def context(seed: int = 7) -> tuple[NemesisContext, RecordingBackend]:

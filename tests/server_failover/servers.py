@@ -26,7 +26,7 @@ from harness.infra.backends.blocking import BlockingBackend
 from harness.infra.procs import log_tail
 from tests.agency.agents import FAST, AgencyCluster
 
-SECRET = "failover-test-secret"
+SECRET = "failover-test-secret-0123456789"
 START_TIMEOUT = 60.0
 
 
@@ -110,8 +110,10 @@ class FailoverCluster:
             replication="sync" if replication == "sync" else "async",
             proxied=proxied,
             agency_flags=dict(FAST),
-            server_flags={"jwt-secret": SECRET, **(flags or {})},
+            server_flags=dict(flags or {}),
             state_dir=str(root),
+            secret=SECRET,
+            root_password="",
             start_timeout=START_TIMEOUT,
         )
         self.ids = [f"s{i + 1}" for i in range(servers)]

@@ -16,7 +16,8 @@ from cluster.common.errors import ArangoError
 from cluster.server.agency_client import AgencyError
 from cluster.server.config import ServerConfig
 from cluster.server.follower_acks import FollowerAcks
-from cluster.server.leadership import Leadership, Role, health_status
+from cluster.server.heartbeat import health_status
+from cluster.server.leadership import Leadership, Role
 from cluster.server.rollback import RollbackStore, divergent_entries
 
 # ------------------------------------------------------------------ config

@@ -3,7 +3,7 @@ source; a token signed with it read the WAL and ``_users``.
 
 Now no secret is in the source: the cluster secret comes from
 ``--jwt-secret-file``; without one a server refuses to start unless told
-``--insecure-no-auth`` (see ``RUN_INSECURE_WITHOUT_SECRET`` for the transition);
+``--insecure-no-auth``;
 root's password is given, or random and kept in ``<data-dir>/root-password``.
 """
 
@@ -60,14 +60,14 @@ def cfg_for(tmp_path: Path, **kw: object) -> ServerConfig:
 
 def test_a_server_without_a_secret_refuses_to_start(tmp_path: Path) -> None:
     with pytest.raises(StartupRefused, match="--jwt-secret-file"):
-        resolve_security(cfg_for(tmp_path), insecure_fallback=False)
+        resolve_security(cfg_for(tmp_path))
 
 
 def test_insecure_no_auth_runs_without_auth_and_says_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        sec = resolve_security(cfg_for(tmp_path, insecure_no_auth=True), insecure_fallback=False)
+        sec = resolve_security(cfg_for(tmp_path, insecure_no_auth=True))
     assert not sec.auth_enabled and sec.secret == ""
     assert "AUTHENTICATION IS OFF" in caplog.text
 
@@ -80,16 +80,16 @@ def test_the_secret_file_and_a_random_root_password(
     secret_file.chmod(0o600)
     cfg = cfg_for(tmp_path, jwt_secret_file=str(secret_file))
     with caplog.at_level(logging.WARNING):
-        sec = resolve_security(cfg, insecure_fallback=False)
+        sec = resolve_security(cfg)
     assert sec.auth_enabled and sec.secret == "0123456789abcdef0123456789abcdef"
     kept = Path(cfg.data_dir) / "root-password"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert kept.read_text().strip() == sec.root_password and len(sec.root_password) >= 24
     assert f"written to {kept}" in caplog.text
     # a restart keeps it; an explicit one wins
-    assert resolve_security(cfg, insecure_fallback=False).root_password == sec.root_password
+    assert resolve_security(cfg).root_password == sec.root_password
     cfg.root_password = "given"
-    assert resolve_security(cfg, insecure_fallback=False).root_password == "given"
+    assert resolve_security(cfg).root_password == "given"
 
 
 def test_a_short_or_missing_secret_file_is_refused(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_a_short_or_missing_secret_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_legacy_jwt_secret_flag_still_works(tmp_path: Path) -> None:
-    sec = resolve_security(cfg_for(tmp_path, jwt_secret="legacy-secret"), insecure_fallback=False)
+    sec = resolve_security(cfg_for(tmp_path, jwt_secret="legacy-secret"))
     assert sec.auth_enabled and sec.secret == "legacy-secret" and sec.root_password == ""
 
 
@@ -163,14 +163,8 @@ def test_a_token_signed_with_the_old_source_secret_reads_nothing(
 
 
 def test_a_server_process_without_a_secret_exits_3(tmp_path: Path) -> None:
-    code = (
-        "import sys, cluster.server.node as n; n.RUN_INSECURE_WITHOUT_SECRET = False; "
-        "from cluster.server.__main__ import main; sys.exit(main(sys.argv[1:]))"
-    )
     cmd = server_command(free_port(), tmp_path / "d")
-    done = subprocess.run(
-        [sys.executable, "-c", code, *cmd[3:]], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3, done.stderr
     assert "--jwt-secret-file" in done.stderr
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from harness.infra.backends.credentials import Credentials
+
 NodeKind = Literal["agent", "server"]
 CLIENT = "c"
 
@@ -31,6 +33,12 @@ class ClusterSpec:
     agency_flags: dict[str, str] = field(default_factory=dict)
     server_flags: dict[str, str] = field(default_factory=dict)
     state_dir: str = "store/cluster"
+    # True: a random cluster secret and root password per cluster, kept 0600 in the state
+    # dir and passed to every node as files; False: every node runs --insecure-no-auth
+    auth: bool = True
+    # root's password and the cluster secret (None: random ones; tests may fix them)
+    root_password: str | None = field(default=None, repr=False)
+    secret: str | None = field(default=None, repr=False)
     # how long start() waits for every node to answer (seconds)
     start_timeout: float = 60.0
 
@@ -101,6 +109,8 @@ class Backend(Protocol):
     """Starts a cluster and applies whole-node faults. One instance per test."""
 
     name: str
+    # the cluster's secret and root password (authentication off until started)
+    credentials: Credentials
 
     async def start(self, spec: ClusterSpec) -> None:
         """Start Toxiproxy (if proxied), the agents and the servers; wait until all answer."""

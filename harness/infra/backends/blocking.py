@@ -21,6 +21,7 @@ from collections.abc import Coroutine, Iterable
 from typing import Any, Self, TypeVar
 
 from harness.infra.backends.base import CLIENT, ClusterSpec, Node
+from harness.infra.backends.credentials import Credentials
 from harness.infra.backends.local import LocalBackend
 from harness.infra.net import LinkKey
 from harness.infra.procs import install_exit_hooks
@@ -70,6 +71,10 @@ class BlockingBackend:
     @property
     def spec(self) -> ClusterSpec:
         return self.backend.spec
+
+    @property
+    def credentials(self) -> Credentials:
+        return self.backend.credentials
 
     def nodes(self) -> list[Node]:
         return self.backend.nodes()

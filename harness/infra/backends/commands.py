@@ -5,6 +5,7 @@ and the agency) and paths; these functions turn them into the arguments of
 ``python -m cluster.agency`` and ``python -m cluster.server``. The agency's
 ``grace-period`` flag is passed on to servers as ``agency-grace-period`` so
 a server's leader lease stays shorter than supervision's grace period.
+``auth`` are the credential flags (:mod:`harness.infra.backends.credentials`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ def agent_args(
     clock_file: str,
     peers: list[str],
     flags: dict[str, str],
+    auth: list[str],
     advertise: str | None = None,
 ) -> list[str]:
     """Arguments after ``-m cluster.agency``; ``peers`` as ``id=url``."""
-    args = ["--id", node_id, "--listen", listen, "--data-dir", data_dir]
+    args = ["--id", node_id, "--listen", listen, "--data-dir", data_dir, *auth]
     if advertise is not None:
         args += ["--advertise", advertise]
     args += ["--clock-file", clock_file]
@@ -48,9 +50,10 @@ def server_args(
     peers: list[str],
     flags: dict[str, str],
     agency_flags: dict[str, str],
+    auth: list[str],
 ) -> list[str]:
     """Arguments after ``-m cluster.server``; ``peers`` as ``id=url``, ``agency`` as URLs."""
-    args = ["--id", node_id, "--listen", listen, "--advertise", advertise]
+    args = ["--id", node_id, "--listen", listen, "--advertise", advertise, *auth]
     args += ["--agency", ",".join(agency), "--data-dir", data_dir]
     args += ["--replication", replication, "--clock-file", clock_file]
     for peer in peers:

@@ -15,7 +15,8 @@ One backend instance is one run (a short random run id). It creates:
 On the host, under ``spec.state_dir``: ``nodes/<id>/data`` (bind-mounted at
 ``/afcheck/data``, so rollback files are readable by the harness),
 ``nodes/<id>/ctl/clock.json`` (the clock file, bind-mounted read-only at
-``/afcheck/ctl``), and ``nodes/<id>/<id>.log`` (the container's output, saved
+``/afcheck/ctl``, with copies of the cluster secret and root's password,
+mode 0600), and ``nodes/<id>/<id>.log`` (the container's output, saved
 by :meth:`collect_logs` and at teardown).
 
 Containers run as a non-root user (the image's ``afcheck`` user, or the
@@ -55,6 +56,8 @@ IMAGE_UID = 10001  # the node image's afcheck user
 CONTAINER_DATA = "/afcheck/data"
 CONTAINER_CTL = "/afcheck/ctl"
 CONTAINER_CLOCK = f"{CONTAINER_CTL}/clock.json"
+CONTAINER_SECRET = f"{CONTAINER_CTL}/cluster-secret"
+CONTAINER_PASSWORD = f"{CONTAINER_CTL}/root-password"
 TOXIPROXY_START = 15.0  # seconds Toxiproxy's API gets to answer
 
 
@@ -109,6 +112,7 @@ class DockerBackend(BackendBase[_Container]):
             self.node_image = self.node_image or node_image
             self.toxiproxy_image = self.toxiproxy_image or toxiproxy_image
         self._state = fresh_state_dir(spec.state_dir)
+        self._make_credentials(self._state)
         self.subnet = await self.engine.create_network()
         hosts = list(self.subnet.hosts())
         for i, a in enumerate(agents):
@@ -139,6 +143,7 @@ class DockerBackend(BackendBase[_Container]):
             os.chown(data, IMAGE_UID, IMAGE_UID)
         clock_file = str(ctl / "clock.json")
         write_skew(clock_file, Skew())
+        self._copy_credentials(ctl)
         node = Node(
             id=node_id,
             kind="agent" if node_id.startswith("a") else "server",
@@ -150,6 +155,18 @@ class DockerBackend(BackendBase[_Container]):
             container=self.engine.container_name(node_id),
         )
         return _Container(node=node, ip=ip, port=port)
+
+    def _copy_credentials(self, ctl: Path) -> None:
+        """The secret files, 0600, readable by the container's user, in its read-only mount."""
+        creds = self.credentials
+        if not creds.enabled:
+            return
+        for source in (creds.secret_file, creds.password_file):
+            target = ctl / os.path.basename(source)
+            shutil.copyfile(source, target)
+            os.chmod(target, 0o600)
+            if os.getuid() == 0:
+                os.chown(target, IMAGE_UID, IMAGE_UID)
 
     async def _start_network(
         self, toxiproxy_ip: str, agents: list[str], servers: list[str]
@@ -200,6 +217,7 @@ class DockerBackend(BackendBase[_Container]):
             CONTAINER_CLOCK,
             peers,
             self.spec.agency_flags,
+            self.credentials.agent_flags(CONTAINER_SECRET),
             advertise=c.node.direct_url,
         )
         return ["cluster.agency", *args]
@@ -217,6 +235,7 @@ class DockerBackend(BackendBase[_Container]):
             peers,
             self.spec.server_flags,
             self.spec.agency_flags,
+            self.credentials.server_flags(CONTAINER_SECRET, CONTAINER_PASSWORD),
         )
         return ["cluster.server", *args]
 

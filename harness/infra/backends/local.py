@@ -3,6 +3,8 @@
 Layout under ``spec.state_dir``::
 
     toxiproxy.log
+    cluster-secret           the cluster secret (0600), passed as --jwt-secret-file
+    root-password            root's password (0600), passed as --root-password-file
     nodes/<id>/data/         the node's data directory
     nodes/<id>/<id>.log      its stdout and stderr
     nodes/<id>/clock.json    its clock-skew file
@@ -82,6 +84,7 @@ class LocalBackend(BackendBase[_Process]):
     async def _start(self, spec: ClusterSpec) -> None:
         agents, servers = node_ids(spec, self.name)
         state = fresh_state_dir(spec.state_dir)
+        self._make_credentials(state)
         for node_id in agents + servers:
             self._entries[node_id] = self._layout(state, node_id)
         addr: dict[tuple[str, str], str] = {}  # (src, dst) -> host:port src uses for dst
@@ -145,7 +148,13 @@ class LocalBackend(BackendBase[_Process]):
         p = self._entries[node_id]
         listen = f"127.0.0.1:{p.listen_port}"
         args = agent_args(
-            node_id, listen, p.node.data_dir, p.node.clock_file, peers, self.spec.agency_flags
+            node_id,
+            listen,
+            p.node.data_dir,
+            p.node.clock_file,
+            peers,
+            self.spec.agency_flags,
+            self.credentials.agent_flags(),
         )
         return [self.python, "-m", self.agent_module, *args]
 
@@ -162,6 +171,7 @@ class LocalBackend(BackendBase[_Process]):
             peers,
             self.spec.server_flags,
             self.spec.agency_flags,
+            self.credentials.server_flags(),
         )
         return [self.python, "-m", self.server_module, *args]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Generic, Protocol, Self, TypeVar
 
 from cluster.common.clock import Skew, write_skew
+from harness.infra.backends import credentials
 from harness.infra.backends.base import CLIENT, ClusterSpec, Node
 from harness.infra.net import ToxiproxyNetwork
 from harness.infra.procs import register
@@ -64,6 +65,7 @@ class BackendBase(Generic[E]):
         self._net: ToxiproxyNetwork | None = None
         self._skews: dict[str, Skew] = {}
         self._started = False
+        self.credentials: credentials.Credentials = credentials.NO_AUTH
 
     async def __aenter__(self) -> Self:
         return self
@@ -130,6 +132,11 @@ class BackendBase(Generic[E]):
             peers = [f"{t}={via(s, t)}" for t in servers if t != s]
             agency = [via(s, a) for a in agents]
             self._entries[s].command = self._server_command(s, peers, agency)
+
+    def _make_credentials(self, state: Path) -> None:
+        """A new secret and root password for this cluster, in ``state`` (or none: auth off)."""
+        if self.spec.auth:
+            self.credentials = credentials.create(state, self.spec.root_password, self.spec.secret)
 
     # -- start and teardown ------------------------------------------------
 
