@@ -190,7 +190,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.backend == "docker":
         from harness.cli import cluster_docker
 
-        return cluster_docker.cmd_up(args)
+        code = cluster_docker.cmd_up(args)
+        if code == EXIT_OK:
+            warn_few_servers(args.servers)
+        return code
     try:
         old = load_state(state_dir)
         if old is not None and any(_ours(pid, rec) for _, pid, rec in _pids(old)):
@@ -214,7 +217,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"afcheck cluster up: {reason}", file=sys.stderr)
         return EXIT_HARNESS
     print_view(_public(state, load_credentials(state_dir)), args.json)
+    warn_few_servers(args.servers)
     return EXIT_OK
+
+
+def warn_few_servers(servers: int) -> None:
+    """Active Failover needs a follower to fail over to: say so on a smaller cluster."""
+    if servers < 2:
+        what = "no server, an agency only" if servers == 0 else "one server"
+        print(
+            f"warning: {what}; Active Failover needs at least 2 servers "
+            "(a leader and a follower to take over)",
+            file=sys.stderr,
+        )
 
 
 def agency_leader(agents: list[dict[str, Any]], creds: Credentials) -> str | None:

@@ -34,6 +34,7 @@ def test_up_status_down_leaves_nothing_running(tmp_path: Path) -> None:
     pids: list[int] = []
     try:
         assert up.returncode == 0, up.stderr
+        assert "Active Failover needs at least 2 servers" in up.stderr
         out = json.loads(up.stdout)
         assert out["backend"] == "local" and out["servers"] == []
         assert [a["id"] for a in out["agents"]] == ["a1", "a2", "a3"]

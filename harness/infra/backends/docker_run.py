@@ -35,6 +35,7 @@ from harness.infra.backends.docker_engine import (
 T = TypeVar("T")
 STOP_GRACE = 10  # seconds a container gets to exit on SIGTERM before SIGKILL
 LOG_MAX_SIZE = "50m"
+FREEZE_ATTEMPTS = 4
 
 
 def _drain(chunks: Iterable[bytes], out: BinaryIO) -> None:
@@ -136,7 +137,17 @@ class RunEngine:
         await self.do(f"stop {role}", self.client.stop, container, timeout=STOP_GRACE)
 
     async def pause(self, container: str, role: str) -> None:
-        await self.do(f"pause {role}", self.client.pause, container)
+        """``docker pause``; a freeze the runtime could not finish in time ("unable to
+        freeze": a process of the container mid-syscall on a loaded host) is retried, since
+        the runtime thaws the container again when a freeze fails."""
+        for attempt in range(1, FREEZE_ATTEMPTS + 1):
+            try:
+                await self.do(f"pause {role}", self.client.pause, container)
+                return
+            except DockerError as exc:
+                if "unable to freeze" not in str(exc) or attempt == FREEZE_ATTEMPTS:
+                    raise
+            await asyncio.sleep(0.2 * attempt)
 
     async def unpause(self, container: str, role: str) -> None:
         await self.do(f"unpause {role}", self.client.unpause, container)
