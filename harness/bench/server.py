@@ -33,7 +33,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -358,18 +358,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not modes or any(m not in ("async", "sync") for m in modes) or args.servers < 2:
         print("harness.bench server: --modes takes async,sync; --servers >= 2", file=sys.stderr)
         return 4
-    root = tempfile.mkdtemp(prefix="afcheck-bench-server-")
+    return run_modes("server", modes, run_mode, args, _print)
+
+
+def run_modes(
+    name: str,
+    modes: list[str],
+    run: Callable[[str, argparse.Namespace, str], dict[str, Any]],
+    args: argparse.Namespace,
+    show: Callable[[list[dict[str, Any]]], None],
+) -> int:
+    """Run ``run`` for each mode under one scratch directory (kept with ``--keep``), print
+    the figures (``--json`` too); 3 when a cluster could not be set up."""
+    root = tempfile.mkdtemp(prefix=f"afcheck-bench-{name}-")
     results: list[dict[str, Any]] = []
     try:
         for mode in modes:
-            results.append(run_mode(mode, args, root))
+            results.append(run(mode, args, root))
     except RuntimeError as exc:
-        print(f"harness.bench server: {exc}", file=sys.stderr)
+        print(f"harness.bench {name}: {exc}", file=sys.stderr)
         return 3
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    _print(results)
+    show(results)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

@@ -26,11 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -40,7 +37,7 @@ from typing import Any
 import aiohttp
 
 from harness.bench.agency import percentile
-from harness.bench.server import AUTH, LocalServers, _create_collection
+from harness.bench.server import AUTH, LocalServers, _create_collection, run_modes
 from harness.infra.probe import http_json
 
 
@@ -212,18 +209,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 4
-    root = tempfile.mkdtemp(prefix="afcheck-bench-switchover-")
-    results: list[dict[str, Any]] = []
-    try:
-        for mode in modes:
-            results.append(run_mode(mode, args, root))
-    except RuntimeError as exc:
-        print(f"harness.bench switchover: {exc}", file=sys.stderr)
-        return 3
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-    _print(results)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    return 0
+    return run_modes("switchover", modes, run_mode, args, _print)
