@@ -7,7 +7,7 @@ from typing import Any
 
 from cluster.common.tokens import sign_jwt
 from harness.infra.probe import http_json
-from tests.agency.agents import AgencyCluster
+from tests.agency.agents import AgencyCluster, eventually
 
 NOT_AUTHORIZED = {
     "error": True,
@@ -43,6 +43,21 @@ def send(
 
 def terms(c: AgencyCluster) -> dict[str, int]:
     return {i: int(c.cfg(i)["term"]) for i in c.ids}
+
+
+def settled_terms(c: AgencyCluster, limit: float = 10.0) -> dict[str, int]:
+    """Every agent's term once all agree: a baseline not taken mid-election.
+
+    Right after an election the winner may not yet have reached every
+    follower, so one agent can still report the old term for a heartbeat.
+    """
+
+    def agreed() -> dict[str, int] | None:
+        now = terms(c)
+        return now if len(set(now.values())) == 1 else None
+
+    settled: dict[str, int] = eventually(agreed, limit, "every agent in the same term")
+    return settled
 
 
 def leader_value(c: AgencyCluster, path: str) -> Any:

@@ -15,7 +15,7 @@ import pytest
 
 from cluster.agency.config import AGENCY_BODY_LIMIT
 from tests.agency.agents import AgencyCluster
-from tests.agency_security.attacks import send, terms
+from tests.agency_security.attacks import send, settled_terms, terms
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -33,8 +33,8 @@ def max_size_write(i: int) -> list[Any]:
 
 def test_twenty_maximum_size_writes_cause_no_election(agency: AgencyCluster) -> None:
     c = agency
+    before = settled_terms(c)
     leader = c.leader()
-    before = terms(c)
     for i in range(WRITES):
         status, body = c.write(leader, max_size_write(i), limit=30.0)
         assert status == 200, body
