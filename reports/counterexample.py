@@ -151,8 +151,25 @@ def set_elements(result: SetFullResult) -> str:
             what="lost elements",
         )
     if result.worst_stale:
-        rows = [[raw(code(e)), raw(h(f"{lat / 1e6:.0f}"), True)] for e, lat in result.worst_stale]
-        body += "<h3>Stalest elements</h3>" + table(
-            ["element", "reads missed it after it was known for (ms)"], rows, (1,)
+        rows = [
+            [
+                raw(code(w.element)),
+                raw(h(f"{w.latency / 1e6:.0f}"), True),
+                _index(w.known_index),
+                _index(w.missed_by),
+                _index(w.seen_again),
+            ]
+            for w in result.worst_stale
+        ]
+        body += "<h3>Stalest elements and the operations around them</h3>" + table(
+            [
+                "element",
+                "reads missed it after it was known for (ms)",
+                "known (index)",
+                "last read that missed it (invoked, index)",
+                "first read after that saw it (invoked, index)",
+            ],
+            rows,
+            (1, 2, 3, 4),
         )
     return body

@@ -5,6 +5,15 @@ Each ``add`` inserts a new integer element as a document keyed by it; a
 /_api/simple/all-keys``, following the cursor). After healing, a final read
 tells which acknowledged elements survived: Jepsen's ``set-full`` judges the
 history.
+
+With ``generation_size`` G > 0 the set comes in **generations**: element n
+lives in collection ``<collection>_g<n // G>``, created by the first add that
+needs it, and a ``read`` lists only the live generation (its invocation value
+is the generation's number). Each read then stays at most G elements long
+however long the run is, so a marathon's history grows linearly, not
+quadratically, and set-full judges each element by the reads of its own
+generation. The final read (value ``None``) lists every generation's
+collection on one node and reads each.
 """
 
 from __future__ import annotations
@@ -15,9 +24,19 @@ from typing import Any
 
 from harness.checkers.base import Checker
 from harness.checkers.catalog import AvailabilityChecker, SetFullChecker, SplitBrainChecker
+from harness.checkers.set_full_result import generation_collection
 from harness.core.client import ArangoClient, Response
 from harness.core.protocols import Client, Completion, Invocation, OpSource
-from workloads.common import SYSTEM, CollectionWorkload, completion, db_path, doc_path
+from workloads.common import (
+    DUPLICATE_NAME,
+    SYSTEM,
+    CollectionWorkload,
+    completion,
+    db_path,
+    doc_path,
+)
+
+COLLECTION_NOT_FOUND = 1203
 
 
 @dataclass
@@ -26,6 +45,19 @@ class SetConfig:
     database: str = SYSTEM  # another database: every request goes under /_db/<database>/
     read_fraction: float = 0.05  # share of operations that read the whole set
     batch_size: int = 10000
+    generation_size: int = 0  # > 0: a fresh collection every this many adds; reads see one
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.generation_size, int) or self.generation_size < 0:
+            raise ValueError(
+                f"set: generation_size must be a whole number >= 0, got {self.generation_size!r}"
+            )
+
+    def generation_of(self, element: int) -> int | None:
+        return element // self.generation_size if self.generation_size else None
+
+    def collection_of(self, generation: int | None) -> str:
+        return generation_collection(self.collection, generation)
 
 
 class SetOps:
@@ -37,7 +69,8 @@ class SetOps:
 
     def next_op(self, rng: random.Random, worker: int) -> Invocation | None:
         if rng.random() < self.config.read_fraction:
-            return Invocation("read", None)
+            live = self.config.generation_of(max(0, self._next - 1))
+            return Invocation("read", live)
         element = self._next
         self._next += 1
         return Invocation("add", element)
@@ -52,30 +85,50 @@ class SetClient:
     def __init__(self, http: ArangoClient, config: SetConfig) -> None:
         self.http = http
         self.cfg = config
+        self._created: set[int] = set()  # generations this client has seen created
 
     async def invoke(self, op: Invocation) -> Completion:
         if op.f == "add":
-            resp = await self.http.request(
-                "POST",
-                doc_path(self.cfg.collection, database=self.cfg.database),
-                body={"_key": str(op.value), "value": op.value},
-            )
-            return completion(resp, op.value)
+            return await self._add(op.value)
         if op.f == "read":
-            return await self._read_all()
+            if op.value is None and self.cfg.generation_size:
+                return await self._read_generations()
+            return await self._read_all(self.cfg.collection_of(op.value), op.value)
         return Completion("fail", op.value, error=f"unknown set op {op.f!r}")
 
-    async def _read_all(self) -> Completion:
+    async def _add(self, element: int) -> Completion:
+        generation = self.cfg.generation_of(element)
+        coll = self.cfg.collection_of(generation)
+        if generation is not None and generation not in self._created:
+            made = await self.http.request(
+                "POST", db_path(self.cfg.database, "/_api/collection"), body={"name": coll}
+            )
+            if not (made.outcome == "ok" or made.error_num == DUPLICATE_NAME):
+                # the add itself was never sent: it certainly did not happen
+                return Completion("fail", element, node=made.node, error={"create": made.error})
+            self._created.add(generation)
+        resp = await self.http.request(
+            "POST",
+            doc_path(coll, database=self.cfg.database),
+            body={"_key": str(element), "value": element},
+        )
+        if generation is not None and resp.error_num == COLLECTION_NOT_FOUND:
+            self._created.discard(generation)  # lost in a failover: create it again next time
+        return completion(resp, element)
+
+    async def _read_all(
+        self, collection: str, generation: int | None, node: str | None = None
+    ) -> Completion:
         resp = await self.http.request(
             "PUT",
             db_path(self.cfg.database, "/_api/simple/all-keys"),
-            body={
-                "collection": self.cfg.collection,
-                "type": "key",
-                "batchSize": self.cfg.batch_size,
-            },
+            body={"collection": collection, "type": "key", "batchSize": self.cfg.batch_size},
+            target=node,
             read_only=True,
         )
+        if generation is not None and resp.status == 404 and resp.error_num == COLLECTION_NOT_FOUND:
+            # a generation no add has created yet (or one a failover lost): it is empty
+            return Completion("ok", [], node=resp.node)
         if resp.outcome != "ok" or not isinstance(resp.body, dict):
             return completion(resp, None)
         keys: list[Any] = list(resp.body.get("result") or [])
@@ -94,6 +147,30 @@ class SetClient:
                 return Completion("fail", None, node=resp.node, error=f"foreign key {entry!r}")
         return Completion("ok", sorted(elements), node=resp.node)
 
+    async def _read_generations(self) -> Completion:
+        """Every generation's elements, all read from the node that listed the collections."""
+        listing = await self.http.request(
+            "GET", db_path(self.cfg.database, "/_api/collection"), read_only=True
+        )
+        if listing.outcome != "ok" or not isinstance(listing.body, dict):
+            return completion(listing, None)
+        prefix = f"{self.cfg.collection}_g"
+        generations = sorted(
+            int(name[len(prefix) :])
+            for c in listing.body.get("result") or []
+            if isinstance(c, dict)
+            and isinstance(name := c.get("name"), str)
+            and name.startswith(prefix)
+            and name[len(prefix) :].isdigit()
+        )
+        elements: list[int] = []
+        for g in generations:
+            part = await self._read_all(self.cfg.collection_of(g), g, node=listing.node)
+            if part.type != "ok":
+                return Completion("fail", None, node=listing.node, error={"generation": g})
+            elements.extend(part.value)
+        return Completion("ok", sorted(elements), node=listing.node)
+
     async def _next_batch(self, cursor: str, node: str | None) -> Response:
         target = node if node in {s.id for s in self.http.servers} else None
         return await self.http.request(
@@ -109,7 +186,11 @@ class SetWorkload(CollectionWorkload[SetConfig]):
     config_type = SetConfig
 
     def checkers(self) -> list[Checker]:
-        return [SetFullChecker(self.cfg.collection), SplitBrainChecker(), AvailabilityChecker()]
+        return [
+            SetFullChecker(self.cfg.collection, self.cfg.generation_size),
+            SplitBrainChecker(),
+            AvailabilityChecker(),
+        ]
 
     def __init__(self, config: SetConfig | None = None) -> None:
         super().__init__(config or SetConfig())

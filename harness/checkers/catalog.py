@@ -88,12 +88,14 @@ class SetFullChecker:
     """Jepsen's set-full: lost, stale and never-read elements of a set in ``collection``."""
 
     collection: str | None = None
+    generation_size: int = 0  # the set workload's generations (0: one set)
     result_type: ClassVar[type[CheckResult]] = SetFullResult
     name: str = "set-full"
 
     def check(self, run: RunData) -> SetFullResult:
-        result = set_full.check(run.ops, nemesis=run.nemesis)
+        result = set_full.check(run.ops, nemesis=run.nemesis, generation_size=self.generation_size)
         result.collection = self.collection
+        result.generation_size = self.generation_size
         return result
 
 

@@ -115,9 +115,22 @@ def _set_lines(result: dict[str, Any]) -> list[str]:
     worst = result.get("worst-stale")
     for item in worst if isinstance(worst, list) else []:
         if isinstance(item, dict):
-            ms = int(item.get("stable-latency") or 0) / 1e6
-            lines.append(f"  stale {item.get('element')!r}: reads missed it for {ms:.0f} ms")
+            lines.append("  " + stale_text(item))
     return lines
+
+
+def stale_text(item: dict[str, Any]) -> str:
+    """One stale element: how long reads missed it, and the ops bracketing that."""
+    ms = int(item.get("stable-latency") or 0) / 1e6
+    text = f"stale {item.get('element')!r}: reads missed it for {ms:.0f} ms after it was known"
+    parts = []
+    if item.get("known_index") is not None:
+        parts.append(f"known at index {item['known_index']}")
+    if item.get("missed_by") is not None:
+        parts.append(f"last missed by the read invoked at index {item['missed_by']}")
+    if item.get("seen_again") is not None:
+        parts.append(f"seen again by the read invoked at index {item['seen_again']}")
+    return text + ("; " + "; ".join(parts) if parts else "")
 
 
 def render(result: dict[str, Any]) -> str:

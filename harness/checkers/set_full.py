@@ -22,6 +22,12 @@ read, with the largest multiplicity). Valid iff nothing is lost, unexpected or
 duplicated (and, with ``linearizable=True``, nothing is stale); ``unknown``
 when no element is stable.
 
+With ``generation_size`` G > 0 (the set workload's generations) element n
+belongs to generation n // G, and a read whose invocation value is a
+generation's number saw that generation only: it is evidence for that
+generation's elements and says nothing of the others. A read invoked with
+``None`` saw the whole set.
+
 The work is a handful of set operations per read, so a million-op history
 with full reads is checked in seconds: no per-read loop over all elements in
 Python.
@@ -38,10 +44,10 @@ from typing import Any
 
 from harness.checkers.base import FaultWindow, as_ops, fault_windows, quantiles
 from harness.checkers.result import Verdict
-from harness.checkers.set_full_result import NAME, LostElement, SetFullResult
+from harness.checkers.set_full_result import NAME, LostElement, SetFullResult, StaleElement
 from harness.core.history import Op
 
-__all__ = ["NAME", "LostElement", "SetFullResult", "check", "check_set_full"]
+__all__ = ["NAME", "LostElement", "SetFullResult", "StaleElement", "check", "check_set_full"]
 LATENCY_POINTS = (0, 0.5, 0.95, 0.99, 1)
 _NS_PER_MS = 1_000_000
 _WORST_STALE = 8
@@ -54,6 +60,7 @@ class _Read:
     ok_index: int
     ok_time: int
     elements: set[Hashable]
+    generation: int | None = None  # the one generation it read; None: the whole set
 
 
 def _element(value: Any) -> Hashable:
@@ -78,6 +85,7 @@ def check_set_full(
     linearizable: bool = False,
     add_f: str = "add",
     read_f: str = "read",
+    generation_size: int = 0,
 ) -> SetFullResult:
     """Run the set-full analysis on a history (client ops; nemesis ops are ignored)."""
     add_inv: dict[Hashable, Op] = {}
@@ -115,7 +123,8 @@ def check_set_full(
                 for e, n in Counter(elements).items():
                     if n > 1 and n > duplicated.get(e, 0):
                         duplicated[e] = n
-            reads.append(_Read(inv.index, inv.time, op.index, op.time, seen))
+            generation = inv.value if generation_size and isinstance(inv.value, int) else None
+            reads.append(_Read(inv.index, inv.time, op.index, op.time, seen, generation))
 
     attempted = set(add_inv)
     inv_index = {e: op.index for e, op in add_inv.items()}
@@ -146,11 +155,10 @@ def check_set_full(
                 unplaced.discard(e)
 
     by_add = sorted(attempted, key=inv_index.__getitem__)
-    add_positions = [inv_index[e] for e in by_add]
+    scopes = _Scopes(by_add, inv_index, generation_size)
     last_absent: dict[Hashable, _Read] = {}
     for r in by_inv_desc:
-        eligible = bisect.bisect_left(add_positions, r.ok_index)
-        for e in filterfalse(r.elements.__contains__, by_add[:eligible]):
+        for e in filterfalse(r.elements.__contains__, scopes.added_before(r)):
             if e not in last_absent:
                 last_absent[e] = r
 
@@ -180,7 +188,9 @@ def check_set_full(
     else:
         verdict = Verdict.VALID
 
-    worst = sorted(outcome.stale, key=lambda item: item[1], reverse=True)[:_WORST_STALE]
+    worst = _bracket_stale(
+        sorted(outcome.stale, key=lambda item: item[1], reverse=True)[:_WORST_STALE], reads
+    )
     summary = (
         f"{len(attempted)} attempted, {acknowledged} acknowledged, {len(outcome.stable)} stable, "
         f"{len(outcome.lost)} lost, {len(outcome.stale)} stale, "
@@ -196,7 +206,7 @@ def check_set_full(
         read_count=len(reads),
         lost=_sorted(outcome.lost),
         lost_details=lost_details,
-        stale=_sorted(e for e, _ in outcome.stale),
+        stale=_sorted(e for e, *_ in outcome.stale),
         worst_stale=worst,
         never_read=_sorted(outcome.never_read),
         recovered=_sorted(recovered),
@@ -211,9 +221,40 @@ def check(
     history: Sequence[Op | dict[str, Any]],
     nemesis: Iterable[dict[str, Any]] = (),
     linearizable: bool = False,
+    generation_size: int = 0,
 ) -> SetFullResult:
     """Run-directory entry point: history and ``nemesis.jsonl`` lines as decoded JSON."""
-    return check_set_full(as_ops(history), fault_windows(nemesis), linearizable=linearizable)
+    return check_set_full(
+        as_ops(history),
+        fault_windows(nemesis),
+        linearizable=linearizable,
+        generation_size=generation_size,
+    )
+
+
+class _Scopes:
+    """The elements a read can speak for, in add-invocation order, by generation."""
+
+    def __init__(
+        self, by_add: list[Hashable], inv_index: dict[Hashable, int], generation_size: int
+    ) -> None:
+        self.inv_index = inv_index
+        self.everything = (by_add, [inv_index[e] for e in by_add])
+        self.generations: dict[int, tuple[list[Hashable], list[int]]] = {}
+        if generation_size:
+            for e in by_add:
+                if isinstance(e, int):
+                    members, positions = self.generations.setdefault(e // generation_size, ([], []))
+                    members.append(e)
+                    positions.append(inv_index[e])
+
+    def added_before(self, r: _Read) -> list[Hashable]:
+        """The elements of ``r``'s scope whose add was invoked before ``r`` completed."""
+        if r.generation is None:
+            members, positions = self.everything
+        else:
+            members, positions = self.generations.get(r.generation, ([], []))
+        return members[: bisect.bisect_left(positions, r.ok_index)]
 
 
 class _Outcomes:
@@ -221,7 +262,8 @@ class _Outcomes:
         self.stable: list[Hashable] = []
         self.lost: list[Hashable] = []
         self.never_read: list[Hashable] = []
-        self.stale: list[tuple[Hashable, int]] = []
+        # (element, latency, index that made it known, last missing read's invocation)
+        self.stale: list[tuple[Hashable, int, int | None, int | None]] = []
         self.stable_latencies: list[int] = []
         self.lost_latencies: list[int] = []
 
@@ -250,7 +292,7 @@ def _classify(
         out.stable.append(e)
         out.stable_latencies.append(latency)
         if latency // _NS_PER_MS > 0:
-            out.stale.append((e, latency))
+            out.stale.append((e, latency, known_index, absent.inv_index if absent else None))
     elif (
         known_index is not None
         and absent is not None
@@ -262,6 +304,20 @@ def _classify(
         out.lost_latencies.append(max(0, lost_time - known_time))
     else:
         out.never_read.append(e)
+
+
+def _bracket_stale(
+    worst: list[tuple[Hashable, int, int | None, int | None]], reads: list[_Read]
+) -> list[StaleElement]:
+    """The stalest elements with the first read, after the last miss, that saw each."""
+    ordered = sorted(reads, key=lambda r: r.inv_index)
+    starts = [r.inv_index for r in ordered]
+    out: list[StaleElement] = []
+    for e, latency, known, missed in worst:
+        after = bisect.bisect_right(starts, missed) if missed is not None else 0
+        again = next((r.inv_index for r in ordered[after:] if e in r.elements), None)
+        out.append(StaleElement(e, latency, known, missed, again))
+    return out
 
 
 def _lost_detail(

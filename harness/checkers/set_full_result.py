@@ -25,6 +25,46 @@ from harness.checkers.result import (
 NAME = "set-full"
 
 
+def generation_collection(collection: str, generation: int | None) -> str:
+    """Where a set in generations keeps ``generation`` (``None``: the one collection)."""
+    return collection if generation is None else f"{collection}_g{generation}"
+
+
+@dataclass(frozen=True)
+class StaleElement:
+    """A stale element: how long reads missed it once known, and the ops bracketing that."""
+
+    element: Any
+    latency: int  # ns from known to just after the last read that missed it
+    # history indices: the op that made it known (the add's ok, or the first read
+    # that saw it), the last read that missed it (invoked), the first read invoked
+    # after that which saw it
+    known_index: int | None = None
+    missed_by: int | None = None
+    seen_again: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "element": self.element,
+            "stable-latency": self.latency,
+            "known_index": self.known_index,
+            "missed_by": self.missed_by,
+            "seen_again": self.seen_again,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> StaleElement | None:
+        if not isinstance(value, dict) or "element" not in value:
+            return None
+        return cls(
+            element=value["element"],
+            latency=as_int(value.get("stable-latency")),
+            known_index=opt_int(value.get("known_index")),
+            missed_by=opt_int(value.get("missed_by")),
+            seen_again=opt_int(value.get("seen_again")),
+        )
+
+
 @dataclass(frozen=True)
 class LostElement:
     """A lost element: when and by whom its add was acknowledged, and the fault before."""
@@ -79,7 +119,7 @@ class SetFullResult(TypedResult):
     lost: list[Any] = field(default_factory=list)
     lost_details: list[LostElement] = field(default_factory=list)
     stale: list[Any] = field(default_factory=list)
-    worst_stale: list[tuple[Any, int]] = field(default_factory=list)  # (element, latency ns)
+    worst_stale: list[StaleElement] = field(default_factory=list)  # stalest first
     never_read: list[Any] = field(default_factory=list)
     recovered: list[Any] = field(default_factory=list)
     unexpected: list[Any] = field(default_factory=list)
@@ -87,6 +127,15 @@ class SetFullResult(TypedResult):
     stable_latencies: dict[str, float] = field(default_factory=dict)  # quantile -> ns
     lost_latencies: dict[str, float] = field(default_factory=dict)
     collection: str | None = None  # where the workload keeps the set (rollback files name it)
+    generation_size: int = 0  # > 0: element n lives in generation n // this (its own collection)
+
+    def collection_of(self, element: Any) -> str | None:
+        """The collection ``element`` was added to, as rollback files name it."""
+        if self.collection is None:
+            return None
+        if self.generation_size and isinstance(element, int):
+            return generation_collection(self.collection, element // self.generation_size)
+        return self.collection
 
     @property
     def acknowledged_lost(self) -> list[LostElement]:
@@ -103,7 +152,7 @@ class SetFullResult(TypedResult):
             "lost-details": [d.to_json() for d in self.lost_details],
             "stale": self.stale,
             "stale-count": len(self.stale),
-            "worst-stale": [{"element": e, "stable-latency": lat} for e, lat in self.worst_stale],
+            "worst-stale": [w.to_json() for w in self.worst_stale],
             "never-read": self.never_read,
             "never-read-count": len(self.never_read),
             "recovered": self.recovered,
@@ -118,15 +167,12 @@ class SetFullResult(TypedResult):
         }
         if self.collection is not None:
             out["collection"] = self.collection
+        if self.generation_size:
+            out["generation-size"] = self.generation_size
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SetFullResult:
-        worst = [
-            (w["element"], as_int(w.get("stable-latency")))
-            for w in as_list(data.get("worst-stale"))
-            if isinstance(w, dict) and "element" in w
-        ]
         return cls(
             verdict=Verdict.of(data.get("valid")),
             summary=text(data.get("summary")),
@@ -137,7 +183,7 @@ class SetFullResult(TypedResult):
             lost=as_list(data.get("lost")),
             lost_details=parse_list(data.get("lost-details"), LostElement.from_json),
             stale=as_list(data.get("stale")),
-            worst_stale=worst,
+            worst_stale=parse_list(data.get("worst-stale"), StaleElement.from_json),
             never_read=as_list(data.get("never-read")),
             recovered=as_list(data.get("recovered")),
             unexpected=as_list(data.get("unexpected")),
@@ -145,4 +191,5 @@ class SetFullResult(TypedResult):
             stable_latencies=number_map(data.get("stable-latencies")),
             lost_latencies=number_map(data.get("lost-latencies")),
             collection=opt_text(data.get("collection")),
+            generation_size=as_int(data.get("generation-size")),
         )

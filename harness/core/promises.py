@@ -479,9 +479,9 @@ def _no_silent_rollback(
         return Judgement.not_measured(NotMeasured.NOT_EXERCISED, "set-full names no collection")
     if rollbacks is None:
         return Judgement.not_measured(NotMeasured.NO_ROLLBACKS)
-    lost = [str(e) for e in sf.lost]
+    lost = sf.lost
     kept = rollback_keys(rollbacks)
-    silent = [e for e in lost if (sf.collection, e) not in kept]
+    silent = [str(e) for e in lost if (sf.collection_of(e), str(e)) not in kept]
     return Judgement(
         not silent,
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from harness.checkers.explain import render, timeline
 from harness.checkers.linearizable import check_linearizable
 from harness.cli import main
 from harness.core.history import write_edn
-from tests.checkers.helpers import history
+from tests.checkers.helpers import history, line
 
 
 def _search_failure() -> list:  # type: ignore[type-arg]
@@ -80,3 +81,29 @@ def test_cli_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["check", "--model", "cas-register", "--explain", str(path)]) == 1
     out = capsys.readouterr().out
     assert "cannot be placed" in out and "window" in out
+
+
+def test_cli_explain_brackets_lost_and_stale_set_elements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ops = [
+        line(0, "invoke", 0, "add", 1, 0.0),
+        line(1, "ok", 0, "add", 1, 0.1),
+        line(2, "invoke", 0, "add", 2, 0.2),
+        line(3, "ok", 0, "add", 2, 0.3),
+        line(4, "invoke", 1, "read", None, 0.4),
+        line(5, "ok", 1, "read", [1], 0.5),  # misses 2 for now
+        line(6, "invoke", 1, "read", None, 0.6),
+        line(7, "ok", 1, "read", [2], 0.7),  # 1 is gone from here on: lost
+        line(8, "invoke", 1, "read", None, 0.8),
+        line(9, "ok", 1, "read", [2], 0.9),
+    ]
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps(op) + "\n" for op in ops))
+    assert main(["check", "--model", "set", "--explain", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "lost 1: add acknowledged at index 1; last seen by the read invoked at index 4" in out
+    assert "missing from the read invoked at index 8" in out
+    assert "stale 2: reads missed it for 100 ms after it was known" in out
+    assert "known at index 3; last missed by the read invoked at index 4" in out
+    assert "seen again by the read invoked at index 6" in out

@@ -56,7 +56,10 @@ def test_stale_element() -> None:
     h = history(*_add(0, 1), *_read(1, []), *_read(1, [1]))
     r = check_set_full(h)
     assert r.evidence["stale"] == [1]
-    assert r.evidence["worst-stale"][0]["stable-latency"] == 2 * MS + 1 - 1 * MS
+    worst = r.evidence["worst-stale"][0]
+    assert worst["stable-latency"] == 2 * MS + 1 - 1 * MS
+    # bracketed: known by the add's ok (index 1), missed by the read invoked at 2, seen at 4
+    assert (worst["known_index"], worst["missed_by"], worst["seen_again"]) == (1, 2, 4)
     assert r.valid is True
     assert check_set_full(h, linearizable=True).valid is False
 
@@ -113,3 +116,48 @@ def test_dropping_an_element_from_later_reads_is_caught(seed: int) -> None:
     r = check_set_full(h)
     assert r.valid is False
     assert r.evidence["lost"] == [victim]
+
+
+def _read_gen(p: int, generation: int | None, elements: list[int]) -> list[tuple[object, ...]]:
+    return [(p, "invoke", "read", generation), (p, "ok", "read", elements)]
+
+
+def test_a_generation_read_speaks_only_for_its_own_generation() -> None:
+    # generations of 2: {0, 1} and {2, 3}; a read of generation 1 misses 0 and 1
+    h = history(
+        *_add(0, 0), *_add(0, 1), *_read_gen(1, 0, [0, 1]),
+        *_add(0, 2), *_read_gen(1, 1, [2]),
+        *_read_gen(1, None, [0, 1, 2]),
+    )  # fmt: skip
+    r = check_set_full(h, generation_size=2)
+    assert r.valid is True and r.evidence["lost-count"] == 0
+    assert r.evidence["stable-count"] == 3
+    # read as one set, the generation-1 read would have lost 0 and 1 (then seen again: stale)
+    assert check_set_full(h).evidence["stale"] == [0, 1]
+
+
+def test_a_generation_read_missing_its_own_element_is_evidence_of_loss() -> None:
+    h = history(*_add(0, 2), *_add(0, 3), *_read_gen(1, 1, [2, 3]), *_read_gen(1, 1, [2]))
+    r = check_set_full(h, generation_size=2)
+    assert r.valid is False and r.evidence["lost"] == [3]
+
+
+def test_the_final_whole_set_read_judges_every_generation() -> None:
+    # element 1 was never read in its generation; the final read misses it: lost
+    h = history(*_add(0, 0), *_add(0, 1), *_add(0, 2), *_read_gen(1, None, [0, 2]))
+    r = check_set_full(h, generation_size=2)
+    assert r.evidence["lost"] == [1] and r.evidence["stable-count"] == 2
+
+
+def test_many_generations_read_in_parts_are_all_stable() -> None:
+    # 40 generations of 50, a generation read after every 5 adds, a final read of all
+    entries: list[tuple[object, ...]] = []
+    for e in range(2000):
+        entries += _add(0, e)
+        if e % 5 == 4:
+            g = e // 50
+            entries += _read_gen(1, g, list(range(g * 50, e + 1)))
+    entries += _read_gen(1, None, list(range(2000)))
+    r = check_set_full(history(*entries), generation_size=50)
+    assert r.valid is True and r.evidence["stable-count"] == 2000
+    assert r.evidence["stale"] == []

@@ -113,6 +113,21 @@ def test_silent_drop_breaks_a_promise() -> None:
     assert p.verdict(table) is False
 
 
+def test_rollback_files_of_a_set_in_generations_name_each_generation() -> None:
+    sf = _set_full([3, 1004])
+    sf.generation_size = 1000
+    results = _results(sf, _no_split_brain())
+    kept = [{"collection": "set_g0", "key": "3"}, {"collection": "set", "key": "1004"}]
+    table = p.evaluate("async", {"kill"}, results, [], [], kept)
+    # 1004 lives in set_g1: a rollback of set/1004 is some other document
+    assert table[p.NO_SILENT_ROLLBACK].judgement.evidence["silently-dropped"] == ["1004"]
+    kept[1]["collection"] = "set_g1"
+    table = p.evaluate("async", {"kill"}, results, [], [], kept)
+    assert table[p.NO_SILENT_ROLLBACK].holds is True
+    again = SetFullResult.from_json(sf.to_json())
+    assert again.generation_size == 1000 and again.collection_of(1004) == "set_g1"
+
+
 def test_plain_read_served_by_follower() -> None:
     roles = [{"time": t, "node": "s2", "role": "follower"} for t in (0, 100, 200, 300)] + [
         {"time": t, "node": "s1", "role": "leader"} for t in (0, 100, 200, 300)

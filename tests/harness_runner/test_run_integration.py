@@ -131,6 +131,58 @@ def test_dirty_reads_reach_followers_and_are_marked(tmp_path: Path) -> None:
     assert writes and {op["node"] for op in writes} <= leaders
 
 
+def test_a_set_in_generations_reads_one_generation_and_survives_a_failover(
+    tmp_path: Path,
+) -> None:
+    proc = afcheck(
+        "run",
+        "--workload",
+        "set",
+        "--workload-config",
+        json.dumps({"generation_size": 40, "read_fraction": 0.15}),
+        "--nemesis",
+        "kill-leader",
+        "--replication",
+        "sync",
+        "--time-limit",
+        "12",
+        "--healthy",
+        "4",
+        "--fault",
+        "4",
+        "--rate",
+        "60",
+        "--seed",
+        "11",
+        "--store",
+        str(tmp_path),
+        "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    run = (tmp_path / "latest").resolve()
+    history = _jsonl(run / "history.jsonl")
+    open_: dict[Any, dict[str, Any]] = {}
+    reads: list[tuple[Any, list[int]]] = []
+    for op in history:
+        if op["type"] == "invoke":
+            open_[op["process"]] = op
+        elif op["f"] == "read" and op["type"] == "ok":
+            reads.append((open_[op["process"]]["value"], op["value"]))
+    assert reads
+    during = [(g, elements) for g, elements in reads if g is not None]
+    assert len({g for g, _ in during}) >= 3, "the run never moved past two generations"
+    for g, elements in during:
+        assert all(e // 40 == g for e in elements) and len(elements) <= 40
+    final = reads[-1]
+    assert final[0] is None  # the final read lists every generation
+    acknowledged = {op["value"] for op in history if op["f"] == "add" and op["type"] == "ok"}
+    assert acknowledged <= set(final[1])
+    results = json.loads((run / "results.json").read_text())
+    set_full = results["checkers"]["set-full"]
+    assert set_full["valid"] is True, set_full
+    assert set_full["stable-count"] >= len(acknowledged)
+
+
 def test_bad_flags_exit_4() -> None:
     assert afcheck("run", "--workload", "nope").returncode == 4
     bad = afcheck("run", "--time-limit", "-1")

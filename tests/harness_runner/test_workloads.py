@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from harness.core.client import ArangoClient, ServerAddress
@@ -123,3 +124,63 @@ def test_db_path_leaves_system_alone_and_quotes_names() -> None:
     assert db_path("_system", "/_api/document/c") == "/_api/document/c"
     assert db_path("shop", "/_api/document/c") == "/_db/shop/_api/document/c"
     assert db_path("a b/c", "/_api/x") == "/_db/a%20b%2Fc/_api/x"
+
+
+class FakeCollections:
+    """Collections of keys, with ArangoDB's 1203 for a collection that does not exist."""
+
+    def __init__(self) -> None:
+        self.colls: dict[str, set[str]] = {}
+        self.creates = 0
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        missing = {"error": True, "errorNum": 1203, "code": 404}
+        if request.path == "/_api/collection" and request.method == "GET":
+            return answer(200, {"result": [{"name": n} for n in self.colls]}, "s1")
+        body = json.loads(await request.read())
+        if request.path == "/_api/collection":
+            self.creates += 1
+            if body["name"] in self.colls:
+                return answer(409, {"error": True, "errorNum": 1207, "code": 409}, "s1")
+            self.colls[body["name"]] = set()
+            return answer(200, {"name": body["name"]}, "s1")
+        if request.path == "/_api/simple/all-keys":
+            if body["collection"] not in self.colls:
+                return answer(404, missing, "s1")
+            return answer(201, {"result": sorted(self.colls[body["collection"]])}, "s1")
+        coll = request.path.rsplit("/", 1)[-1]
+        if coll not in self.colls:
+            return answer(404, missing, "s1")
+        self.colls[coll].add(str(body["_key"]))
+        return answer(201, {"_key": body["_key"]}, "s1")
+
+
+def test_set_generations_live_in_their_own_collections() -> None:
+    async def run() -> None:
+        fake = FakeCollections()
+        server = FakeServer("s1", fake.handle)
+        await server.start()
+        try:
+            async with ArangoClient([ServerAddress("s1", server.url)]) as http:
+                c = SetClient(http, SetConfig(generation_size=3))
+                empty = await c.invoke(Invocation("read", 1))  # no add created it yet
+                assert empty.type == "ok" and empty.value == []
+                for e in range(5):
+                    assert (await c.invoke(Invocation("add", e))).type == "ok"
+                assert sorted(fake.colls) == ["set_g0", "set_g1"] and fake.creates == 2
+                assert (await c.invoke(Invocation("read", 1))).value == [3, 4]
+                del fake.colls["set_g1"]  # a failover lost the generation's collection
+                lost = await c.invoke(Invocation("add", 5))
+                assert lost.type == "fail"  # 404: the document was not written
+                assert (await c.invoke(Invocation("add", 5))).type == "ok"  # created again
+                final = await c.invoke(Invocation("read", None))
+                assert final.type == "ok" and final.value == [0, 1, 2, 5]
+        finally:
+            await server.stop()
+
+    asyncio.run(run())
+
+
+def test_a_negative_generation_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="generation_size"):
+        SetConfig(generation_size=-1)

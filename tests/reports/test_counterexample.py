@@ -101,3 +101,19 @@ def test_set_run_brackets_each_lost_element(tmp_path: Path) -> None:
     text = _text(write_report(run).read_text(encoding="utf-8"))
     assert "Lost elements and the operations around them" in text
     assert "read that missed it (invoked, index)" in text
+
+
+def test_set_run_brackets_each_stale_element(tmp_path: Path) -> None:
+    from tests.reports.fixtures import make_set_run
+
+    run = make_set_run(tmp_path / "set")
+    results = json.loads((run / "results.json").read_text())
+    stale = {"element": 42, "stable-latency": 250_000_000}
+    stale |= {"known_index": 10, "missed_by": 12, "seen_again": 20}
+    results["checkers"]["set-full"]["worst-stale"] = [stale]
+    (run / "results.json").write_text(json.dumps(results))
+    text = _text(write_report(run).read_text(encoding="utf-8"))
+    assert "Stalest elements and the operations around them" in text
+    assert "first read after that saw it (invoked, index)" in text
+    row = text.split("Stalest elements and the operations around them", 1)[1]
+    assert all(str(v) in row for v in (42, 250, 10, 12, 20))
