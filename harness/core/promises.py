@@ -10,26 +10,27 @@ fault declares its family. :func:`family_of` maps the fault names we know to
 their families for callers that only have names (old runs, ``afcheck check``);
 it raises on a name it does not know rather than guess.
 
-Each row is judged from the checkers' typed results (and, for two rows, from
-the history with ``roles.jsonl`` and the servers' rollback files). ``holds`` is
-``True``/``False``, or ``None`` with a :class:`NotMeasured` reason.
+Each row is judged by a function of :mod:`harness.core.judges` from the
+checkers' typed results (and, for some rows, from the history with
+``roles.jsonl``, the servers' rollback files or ``nemesis.jsonl``). ``holds``
+is ``True``/``False``, or ``None`` with a :class:`NotMeasured` reason.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from harness.checkers.availability import AvailabilityResult
-from harness.checkers.dirty_reads import DirtyReadsResult
-from harness.checkers.linearizable_result import LinearizableResult
-from harness.checkers.result import UNKNOWN, CheckerCrash, CheckResult, Validity, Verdict
-from harness.checkers.set_full import SetFullResult
-from harness.checkers.split_brain import SplitBrainResult
-from harness.core.intruders import INTRUDER, intruder_requests, not_refused
+from harness.checkers.result import UNKNOWN, CheckResult, Validity
+from harness.core import judges
+from harness.core.intruders import INTRUDER
+from harness.core.judges import (
+    Judgement,
+    NotMeasured,
+    plain_reads_on_followers,
+    rollback_keys,
+)
 
 Mode = Literal["async", "sync"]
 Status = Literal["promised", "measured"]
@@ -45,8 +46,6 @@ PLANNED_NO_LOSS = "planned-switchover-no-loss"
 NO_UNPLANNED_FAILOVER = "no-unplanned-failover"
 INTRUDERS_CHANGE_NOTHING = "intruders-change-nothing"
 
-R = TypeVar("R", bound=CheckResult)
-
 
 class UnknownFault(KeyError):
     """A fault name :func:`family_of` does not know."""
@@ -54,22 +53,6 @@ class UnknownFault(KeyError):
 
 class UnknownFamily(ValueError):
     """A fault family the promise table does not know."""
-
-
-class NotMeasured(Enum):
-    """Why a row's ``holds`` is ``None``."""
-
-    NOT_EXERCISED = "not exercised by this workload"
-    CHECKER_MISSING = "its checker did not run"
-    UNDECIDED = "its checker could not decide"
-    NO_ROLES = "no roles.jsonl samples"
-    NO_ROLLBACKS = "rollback files could not be collected"
-
-    @property
-    def undecided(self) -> bool:
-        """Whether a promised row left so makes the run's verdict ``unknown``: the run should
-        have measured it. A property the workload does not exercise leaves the verdict alone."""
-        return self is not NotMeasured.NOT_EXERCISED
 
 
 @dataclass(frozen=True)
@@ -229,20 +212,6 @@ def table_for(mode: str, families: Collection[str]) -> dict[str, Status]:
 
 
 @dataclass(frozen=True)
-class Judgement:
-    """Whether a property held in this run, with its evidence; ``reason`` when ``holds`` is None."""
-
-    holds: bool | None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    reason: NotMeasured | None = None
-    detail: str = ""  # what the reason is about (the checker needed, its summary)
-
-    @classmethod
-    def not_measured(cls, reason: NotMeasured, detail: str = "") -> Judgement:
-        return cls(None, {}, reason, detail)
-
-
-@dataclass(frozen=True)
 class PromiseRow:
     """One row of the table for this run."""
 
@@ -279,220 +248,6 @@ class PromiseRow:
         return out
 
 
-def _find(results: Mapping[str, CheckResult], kind: type[R]) -> R | CheckResult | None:
-    """The result of type ``kind``; else a crashed checker that owed one; else None."""
-    for result in results.values():
-        if isinstance(result, kind):
-            return result
-    for result in results.values():
-        if isinstance(result, CheckerCrash) and result.expected is kind:
-            return result
-    return None
-
-
-def _acked_survive(results: Mapping[str, CheckResult]) -> Judgement:
-    """Lost elements whose add was acknowledged (set-full's ``lost`` also holds
-    elements only a read ever saw: those break linearizability, not this row)."""
-    sf = _find(results, SetFullResult)
-    if not isinstance(sf, SetFullResult):
-        return _missing(sf, NotMeasured.NOT_EXERCISED, "needs set-full")
-    acked = sf.acknowledged_lost
-    # no per-element detail (an old result): count every loss
-    acked_count = len(sf.lost) if len(sf.lost_details) < len(sf.lost) else len(acked)
-    return Judgement(
-        acked_count == 0,
-        {
-            "acked-lost-count": acked_count,
-            "lost-count": len(sf.lost),
-            "acked-lost": [d.to_json() for d in acked[:50]],
-            "lost": sf.lost[:50],
-        },
-    )
-
-
-def _no_split_brain(results: Mapping[str, CheckResult]) -> Judgement:
-    sb = _find(results, SplitBrainResult)
-    if not isinstance(sb, SplitBrainResult):
-        return _missing(sb, NotMeasured.CHECKER_MISSING, "split-brain")
-    return Judgement(
-        sb.overlap_count == 0,
-        {
-            "overlap-count": sb.overlap_count,
-            "overlapping-writes": [p.to_json() for p in sb.overlapping_writes[:20]],
-            "claims-count": len(sb.overlapping_claims),
-        },
-    )
-
-
-def _no_unplanned_failover(results: Mapping[str, CheckResult]) -> Judgement:
-    av = _find(results, AvailabilityResult)
-    if not isinstance(av, AvailabilityResult):
-        return _missing(av, NotMeasured.CHECKER_MISSING, "availability")
-    unplanned = av.unplanned_failovers
-    return Judgement(
-        not unplanned,
-        {
-            "failover-count": len(av.failovers),
-            "unplanned-failover-count": len(unplanned),
-            "unplanned": [f.to_json() for f in unplanned[:20]],
-        },
-    )
-
-
-def _intruders_refused(nemesis: list[dict[str, Any]] | None) -> Judgement:
-    """Every intruder request refused: none answered 2xx (taken) or 5xx (failed on)."""
-    requests = intruder_requests(nemesis or [])
-    if not requests:
-        return Judgement.not_measured(NotMeasured.NOT_EXERCISED, "no intruder request recorded")
-    taken = [r for r in requests if not_refused(r)]
-    statuses: dict[str, int] = {}
-    for r in requests:
-        statuses[str(r.get("status"))] = statuses.get(str(r.get("status")), 0) + 1
-    return Judgement(
-        not taken,
-        {"requests": len(requests), "statuses": statuses, "not-refused": taken[:20]},
-    )
-
-
-def _dirty_marked(results: Mapping[str, CheckResult]) -> Judgement:
-    dr = _find(results, DirtyReadsResult)
-    if not isinstance(dr, DirtyReadsResult):
-        return _missing(dr, NotMeasured.NOT_EXERCISED, "needs dirty-reads")
-    return Judgement(dr.unmarked_count == 0, {"reads": dr.reads, "unmarked": dr.unmarked[:20]})
-
-
-def _linearizable(results: Mapping[str, CheckResult]) -> Judgement:
-    lin = _find(results, LinearizableResult)
-    if lin is None:
-        return _set_linearizable(results)
-    if not isinstance(lin, LinearizableResult) or lin.verdict is Verdict.UNKNOWN:
-        return Judgement.not_measured(NotMeasured.UNDECIDED, lin.summary)
-    return Judgement(
-        lin.verdict is Verdict.VALID,
-        {"summary": lin.summary, "failures": [f.to_json() for f in lin.failures[:3]]},
-    )
-
-
-def _set_linearizable(results: Mapping[str, CheckResult]) -> Judgement:
-    """A set history is linearizable only if no element is lost (acknowledged or
-    read, then gone) or stale (missing from a read that began after its add was
-    acknowledged): set-full's linearizable reading."""
-    sf = _find(results, SetFullResult)
-    if not isinstance(sf, SetFullResult):
-        return _missing(sf, NotMeasured.NOT_EXERCISED, "needs linearizable or set-full")
-    return Judgement(
-        not sf.lost and not sf.stale,
-        {
-            "from": "set-full",
-            "lost-count": len(sf.lost),
-            "stale-count": len(sf.stale),
-            "lost": sf.lost[:50],
-            "stale": sf.stale[:50],
-        },
-    )
-
-
-def _missing(found: CheckResult | None, reason: NotMeasured, detail: str) -> Judgement:
-    """No usable result: ``reason`` when none ran, undecided when its checker crashed."""
-    if found is None:
-        return Judgement.not_measured(reason, detail)
-    return Judgement.not_measured(NotMeasured.UNDECIDED, found.summary)
-
-
-class RoleTimeline:
-    """Each server's sampled roles, to ask "what did s1 claim around time t"."""
-
-    def __init__(self, roles: list[dict[str, Any]]) -> None:
-        self._times: dict[str, list[int]] = {}
-        self._roles: dict[str, list[str]] = {}
-        for r in sorted(roles, key=lambda r: int(r.get("time", 0))):
-            node = str(r.get("node"))
-            self._times.setdefault(node, []).append(int(r.get("time", 0)))
-            self._roles.setdefault(node, []).append(str(r.get("role")))
-
-    def follower_throughout(self, node: str, start: int, end: int) -> bool:
-        """True when the last sample before ``start`` through the first after ``end``
-        all say ``follower`` (so the node surely was a follower the whole time)."""
-        times = self._times.get(node)
-        if not times:
-            return False
-        lo = bisect.bisect_right(times, start) - 1
-        hi = bisect.bisect_left(times, end)
-        if lo < 0 or hi >= len(times):
-            return False
-        return all(role == "follower" for role in self._roles[node][lo : hi + 1])
-
-
-def plain_reads_on_followers(
-    history: list[dict[str, Any]], roles: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Completed reads sent without the dirty-read header but answered by a server
-    that claimed to be a follower before the invocation and after the completion."""
-    timeline = RoleTimeline(roles)
-    invoked: dict[Any, dict[str, Any]] = {}
-    bad: list[dict[str, Any]] = []
-    for op in history:
-        proc = op.get("process")
-        if proc == "nemesis":
-            continue
-        if op.get("type") == "invoke":
-            invoked[proc] = op
-            continue
-        inv = invoked.pop(proc, None)
-        if inv is None or op.get("type") != "ok" or op.get("f") != "read":
-            continue
-        if op.get("allow_dirty") or not op.get("node"):
-            continue
-        if timeline.follower_throughout(str(op["node"]), int(inv["time"]), int(op["time"])):
-            bad.append(op)
-    return bad
-
-
-def _plain_reads(history: list[dict[str, Any]], roles: list[dict[str, Any]]) -> Judgement:
-    if not roles:
-        return Judgement.not_measured(NotMeasured.NO_ROLES)
-    bad = plain_reads_on_followers(history, roles)
-    return Judgement(not bad, {"violations": bad[:20], "count": len(bad)})
-
-
-def rollback_keys(rollbacks: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    """``(collection, key)`` of every document kept in a rollback file."""
-    keys: set[tuple[str, str]] = set()
-    for entry in rollbacks:
-        coll = entry.get("collection")
-        key = entry.get("key")
-        doc = entry.get("doc")
-        if key is None and isinstance(doc, dict):
-            key = doc.get("_key")
-        if coll is not None and key is not None:
-            keys.add((str(coll), str(key)))
-    return keys
-
-
-def _no_silent_rollback(
-    results: Mapping[str, CheckResult], rollbacks: list[dict[str, Any]] | None
-) -> Judgement:
-    sf = _find(results, SetFullResult)
-    if not isinstance(sf, SetFullResult):
-        return _missing(sf, NotMeasured.NOT_EXERCISED, "needs set-full")
-    if sf.collection is None:
-        return Judgement.not_measured(NotMeasured.NOT_EXERCISED, "set-full names no collection")
-    if rollbacks is None:
-        return Judgement.not_measured(NotMeasured.NO_ROLLBACKS)
-    lost = sf.lost
-    kept = rollback_keys(rollbacks)
-    silent = [str(e) for e in lost if (sf.collection_of(e), str(e)) not in kept]
-    return Judgement(
-        not silent,
-        {
-            "lost-count": len(lost),
-            "in-rollback-files": len(lost) - len(silent),
-            "silently-dropped": silent[:50],
-            "rollback-entries": len(rollbacks),
-        },
-    )
-
-
 def evaluate(
     mode: str,
     families: Collection[str],
@@ -505,18 +260,18 @@ def evaluate(
     """The table for this run: each property's status and judgement (``nemesis``: the
     events of ``nemesis.jsonl``, where the intruder fault records its requests)."""
     statuses = table_for(mode, families)
-    judges: dict[str, Callable[[], Judgement]] = {
-        ACKED_WRITES_SURVIVE: lambda: _acked_survive(results),
-        NO_SPLIT_BRAIN: lambda: _no_split_brain(results),
-        FOLLOWER_REFUSES_PLAIN_READS: lambda: _plain_reads(history, roles),
-        DIRTY_READS_MARKED: lambda: _dirty_marked(results),
-        LEADER_LINEARIZABLE: lambda: _linearizable(results),
-        NO_SILENT_ROLLBACK: lambda: _no_silent_rollback(results, rollbacks),
-        PLANNED_NO_LOSS: lambda: _acked_survive(results),
-        NO_UNPLANNED_FAILOVER: lambda: _no_unplanned_failover(results),
-        INTRUDERS_CHANGE_NOTHING: lambda: _intruders_refused(nemesis),
+    judge_of: dict[str, Callable[[], Judgement]] = {
+        ACKED_WRITES_SURVIVE: lambda: judges.acked_survive(results),
+        NO_SPLIT_BRAIN: lambda: judges.no_split_brain(results),
+        FOLLOWER_REFUSES_PLAIN_READS: lambda: judges.plain_reads(history, roles),
+        DIRTY_READS_MARKED: lambda: judges.dirty_marked(results),
+        LEADER_LINEARIZABLE: lambda: judges.linearizable(results),
+        NO_SILENT_ROLLBACK: lambda: judges.no_silent_rollback(results, rollbacks),
+        PLANNED_NO_LOSS: lambda: judges.acked_survive(results),
+        NO_UNPLANNED_FAILOVER: lambda: judges.no_unplanned_failover(results),
+        INTRUDERS_CHANGE_NOTHING: lambda: judges.intruders_refused(nemesis),
     }
-    return {p.property: PromiseRow(p, statuses[p.property], judges[p.property]()) for p in TABLE}
+    return {p.property: PromiseRow(p, statuses[p.property], judge_of[p.property]()) for p in TABLE}
 
 
 def table_json(rows: Mapping[str, PromiseRow]) -> dict[str, dict[str, Any]]:
@@ -537,3 +292,15 @@ def verdict(rows: Mapping[str, PromiseRow]) -> Validity:
 
 def broken_promises(rows: Mapping[str, PromiseRow]) -> list[str]:
     return [name for name, row in rows.items() if row.broken]
+
+
+__all__ = [
+    "Judgement",
+    "NotMeasured",
+    "PromiseRow",
+    "evaluate",
+    "plain_reads_on_followers",
+    "rollback_keys",
+    "table_for",
+    "verdict",
+]
