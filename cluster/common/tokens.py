@@ -6,8 +6,10 @@ carries ``Authorization: bearer <JWT>`` signed with the secret (ArangoDB's
 
 * Tokens are decoded strictly: three unpadded base64url parts in canonical
   form, an HS256 header, a JSON object of claims; the signature is checked
-  before anything else is parsed; ``exp``, when present, must be a finite
-  number (a string or anything else is refused, never ignored).
+  before anything else is parsed; ``exp`` must be present and a finite
+  number (a string or anything else is refused, never ignored). ArangoDB
+  accepts a superuser token without ``exp``, which then never expires; we do
+  not: every token we make carries one, and one without is refused.
 * The tokens members make for each other (:class:`InternalToken`) carry
   ``server_id`` and live :data:`INTERNAL_TOKEN_LIFETIME_S`; a new one is made
   at half-life, so a leaked token is short-lived and one in use never runs
@@ -95,10 +97,9 @@ def verify_jwt(token: str, secret: str) -> dict[str, Any] | None:
         return None
     if not isinstance(claims, dict):
         return None
-    if "exp" in claims:
-        exp = claims["exp"]
-        if not _valid_exp(exp) or exp < clock.wall():
-            return None
+    exp = claims.get("exp")
+    if not _valid_exp(exp) or exp < clock.wall():
+        return None  # missing, malformed or past: a token that never expires is refused
     return claims
 
 

@@ -58,8 +58,8 @@ class Gate(Protocol):
         """
         ...
 
-    def endpoints(self) -> list[str]:
-        """Advertised URLs of the servers, leader first."""
+    def endpoints(self) -> list[str] | None:
+        """Advertised URLs of the servers, leader first; ``None`` when it knows no leader."""
         ...
 
     def role_info(self) -> dict[str, Any]:

@@ -105,6 +105,7 @@ class Leadership:
         self.leader_id: str | None = None
         self.epoch = 0  # the Plan epoch this server acts under
         self.lease_start: float | None = None  # t0 of the last confirming heartbeat
+        self.leader_since: float | None = None  # when this server last became leader
         self.servers: dict[str, str] = {}  # id -> advertised URL (Sync/ServerStates)
         self.health: dict[str, str] = {}
         self.acks = FollowerAcks()
@@ -226,15 +227,26 @@ class Leadership:
         if not leading():
             raise self.not_leader_error()
 
-    def endpoints(self) -> list[str]:
-        ordered: list[str] = []
-        if self.leader_id and self.leader_id in self.servers:
-            ordered.append(self.servers[self.leader_id])
+    def known_leader(self) -> str | None:
+        """The leader this server can name: never itself once its lease has expired."""
+        if self.leader_id == self.server_id and not self.leading():
+            return None
+        return self.leader_id if self.leader_id in self.servers else None
+
+    def endpoints(self) -> list[str] | None:
+        """Every server's endpoint, the leader first; ``None`` when it knows no leader.
+
+        A list must not start with a server that does not lead: clients take the
+        first as the leader, and a fenced leader naming itself would send them
+        back to it until the partition heals.
+        """
+        leader = self.known_leader()
+        if leader is None:
+            return None
+        ordered: list[str] = [self.servers[leader]]
         for sid in sorted(self.servers):
-            if sid != self.leader_id:
+            if sid != leader:
                 ordered.append(self.servers[sid])
-        if not ordered:
-            ordered.append(self.cfg.advertised)
         return ordered
 
     def role_info(self) -> dict[str, Any]:
@@ -252,6 +264,13 @@ class Leadership:
             "lastTick": self.storage.last_tick(),
             "replication": self.cfg.replication,
             "leaseValid": self.role == Role.LEADER and self.lease_valid(),
+            # seconds since it became leader: when a failover completed, without
+            # comparing clocks across processes
+            "leaderFor": (
+                round(clock.monotonic() - self.leader_since, 4)
+                if self.role == Role.LEADER and self.leader_since is not None
+                else None
+            ),
             "leaseLeft": lease_left,
             "lease": self.cfg.lease_seconds,
             "syncFollower": self.sync.current if self.sync_mode else None,
@@ -423,6 +442,7 @@ class Leadership:
         self.acks.reset(epoch)
         self.sync.reset(self.storage.last_tick())
         self.role = Role.LEADER
+        self.leader_since = clock.monotonic()
         self._record_transition("leader", epoch)
         log.info(
             "%s: now leader of epoch %d at tick %d", self.server_id, epoch, self.storage.last_tick()

@@ -320,11 +320,21 @@ class ReplicationApi:
     # ------------------------------------------------- endpoints, role, mode
 
     async def endpoints(self, request: web.Request) -> web.Response:
+        urls = self.leadership.endpoints()
+        if urls is None:
+            # no leader it can name (a fenced leader, a server between roles): the
+            # client must ask another server, as for a write it refuses
+            raise ArangoError(
+                503,
+                ERROR_CLUSTER_NOT_LEADER,
+                f"{self.leadership.server_id} knows no leader",
+                headers={"X-Arango-Endpoint": ""},
+            )
         return json_response(
             {
                 "error": False,
                 "code": 200,
-                "endpoints": [{"endpoint": tcp_endpoint(u)} for u in self.leadership.endpoints()],
+                "endpoints": [{"endpoint": tcp_endpoint(u)} for u in urls],
             }
         )
 

@@ -11,6 +11,7 @@ BENCHMARKS: dict[str, str] = {
     "auth": "harness.bench.auth",
     "checkers": "harness.bench.checkers",
     "docker": "harness.bench.docker",
+    "failover_client": "harness.bench.failover_client",
     "fuzz": "harness.bench.fuzz",
     "harness": "harness.bench.harness",
     "porcupine": "harness.bench.porcupine",

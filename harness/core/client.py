@@ -206,10 +206,12 @@ class ArangoClient:
     ) -> ServerAddress | None:
         """Ask the servers for ``/_api/cluster/endpoints``; adopt the first known one.
 
-        ``avoid`` (a server that just failed to answer) is asked last.
+        ``avoid`` is a server that just failed to answer or refused as a
+        non-leader: it is asked last, and an answer naming it as the leader is
+        stale (a follower that has not yet seen the failover) and passed over.
         """
-        order = [s for s in self.servers if s is not avoid] + ([avoid] if avoid else [])
-        for s in order:
+        order = [s for s in self.servers if s is not avoid]
+        for s in order + ([avoid] if avoid else []):
             resp = await self._send(s, "GET", "/_api/cluster/endpoints", None, None, {}, wait_s)
             if resp.outcome != "ok" or not isinstance(resp.body, dict):
                 continue
@@ -218,7 +220,7 @@ class ArangoClient:
                 first = endpoints[0]
                 if isinstance(first, dict):
                     leader = self.resolve(str(first.get("endpoint", "")))
-                    if leader is not None:
+                    if leader is not None and (leader is not avoid or s is avoid):
                         self._leader = leader
                         return leader
         return None
@@ -279,10 +281,14 @@ class ArangoClient:
             if retry and named is not None and named is not server:
                 self._leader = named
                 continue
-            # vacuum or refused: back off, then look for the leader elsewhere
+            # vacuum or refused: back off, then look for the leader elsewhere, never
+            # trusting an answer that names the server that just refused
             self._leader = None
             await asyncio.sleep(min(self.retry_backoff * attempts, max(0.0, remaining)))
-            if await self.refresh_endpoints(wait_s=min(0.5, max(0.05, remaining))) is None:
+            found = await self.refresh_endpoints(
+                wait_s=min(0.5, max(0.05, remaining)), avoid=server
+            )
+            if found is None and self.servers[self._rotation] is server:
                 self._next_server()
         if resp is None:
             resp = Response("fail", None, None, error="deadline passed before sending")

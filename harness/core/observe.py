@@ -149,13 +149,18 @@ def role_record(node_id: str, answer: dict[str, Any] | None) -> dict[str, Any]:
     epoch = answer.get("epoch")
     leader = answer.get("leader")
     tick = answer.get("lastTick")
-    return {
+    record = {
         "node": node_id,
         "role": role if role in ROLES else "unknown",
         "epoch": epoch if isinstance(epoch, int) else None,
         "leader": leader if isinstance(leader, str) and leader else None,
         "last_tick": _as_int(tick),
     }
+    details = answer.get("details")
+    leader_for = details.get("leaderFor") if isinstance(details, dict) else None
+    if isinstance(leader_for, int | float) and not isinstance(leader_for, bool):
+        record["leader_for"] = float(leader_for)  # seconds it has led, as it answered
+    return record
 
 
 def _as_int(value: Any) -> int | None:

@@ -253,3 +253,46 @@ def test_a_silent_leader_is_suspected_and_the_next_operation_finds_the_new_one()
             {"s1": old_leader, "s2": new_leader}, body, request_timeout=0.3, op_timeout=0.5
         )
     )
+
+
+def test_a_fenced_leader_naming_itself_does_not_win_the_client_back() -> None:
+    """Issue 11 §4: after a partition-leader, the old leader (fenced, reachable by
+    clients) answers writes with 503 and an empty endpoint, while a server asked
+    first may still name it as leader. Trusting that answer sent every client back
+    to the fenced leader until the partition healed; the client now passes over an
+    answer naming the server that just refused, and finds the new leader."""
+    urls: dict[str, str] = {}
+
+    def endpoints(*order: str) -> dict[str, Any]:
+        return {"error": False, "code": 200, "endpoints": [{"endpoint": urls[s]} for s in order]}
+
+    async def fenced(request: web.Request) -> web.StreamResponse:
+        if request.path == "/_api/cluster/endpoints":
+            return answer(200, endpoints("s1", "s2", "s3"), "s1")  # a server before the fix
+        body = {"error": True, "errorNum": 1496, "errorMessage": "lease expired", "code": 503}
+        return answer(503, body, "s1", {"X-Arango-Endpoint": ""})
+
+    async def stale_follower(request: web.Request) -> web.StreamResponse:
+        if request.path == "/_api/cluster/endpoints":
+            return answer(200, endpoints("s1", "s2", "s3"), "s2")  # has not seen the failover
+        return not_leader("s2", urls["s1"])
+
+    async def new_leader(request: web.Request) -> web.StreamResponse:
+        if request.path == "/_api/cluster/endpoints":
+            return answer(200, endpoints("s3", "s1", "s2"), "s3")
+        return answer(201, {"_key": "1"}, "s3")
+
+    async def body(client: ArangoClient, servers: dict[str, FakeServer]) -> None:
+        urls.update({k: v.url for k, v in servers.items()})
+        resp = await client.request("POST", "/_api/document/c", body={"_key": "1"})
+        assert resp.outcome == "ok" and resp.node == "s3", resp
+        assert _believed_leader(client) == "s3"
+
+    asyncio.run(
+        _with_servers(
+            {"s1": fenced, "s2": stale_follower, "s3": new_leader},
+            body,
+            op_timeout=3.0,
+            max_attempts=8,
+        )
+    )

@@ -66,6 +66,10 @@ def test_jwt_round_trip_and_tampering() -> None:
     assert auth.verify_jwt(f"{header}.{forged_payload.split('.')[1]}.{sig}", "s3cret") is None
     expired = auth.sign_jwt({"preferred_username": "ann", "exp": 1}, "s3cret")
     assert auth.verify_jwt(expired, "s3cret") is None
+    # issue 10 row 10: a token without exp (a member's, signed with the secret) never
+    # expired; every token must now carry a numeric one
+    for claims in ({"server_id": "s1"}, {"server_id": "s1", "exp": "4000000000"}):
+        assert auth.verify_jwt(auth.sign_jwt(claims, "s3cret"), "s3cret") is None
     for junk in ["", "a.b", "a.b.c", "....", "!!.!!.!!"]:
         assert auth.verify_jwt(junk, "s3cret") is None
 

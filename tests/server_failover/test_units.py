@@ -229,11 +229,16 @@ def test_startup_race_winner_leads_and_its_lease_expires() -> None:
         assert agency.tree["/Plan/AsyncReplication/Leader"] == "s1"
         lead.check_write()
         assert lead.check_read(False) is False
+        endpoints = lead.endpoints()
+        assert endpoints is not None and endpoints[0] == lead.servers["s1"]
+        assert lead.role_info()["leaderFor"] >= 0
         await lead.commit(3)  # async mode: returns at once
         agency.fail = True  # cut off from the agency: no confirming heartbeat
         with pytest.raises(AgencyError):
             await lead._cycle(clock.monotonic())
         await _until(lambda: _refuses_writes(lead))  # the 0.3 s lease runs out
+        # fenced: it names no leader, least of all itself, to clients asking for one
+        assert lead.known_leader() is None and lead.endpoints() is None
         with pytest.raises(ArangoError) as err:
             lead.check_write()
         assert err.value.error_num == 1496
@@ -257,7 +262,8 @@ def test_follower_points_at_the_leader_and_steps_down_when_replaced() -> None:
             lead.check_write()
         assert err.value.error_num == 1496
         assert err.value.headers["X-Arango-Endpoint"] == "http://leader:9"
-        assert lead.endpoints()[0] == "http://leader:9"
+        endpoints = lead.endpoints()
+        assert endpoints is not None and endpoints[0] == "http://leader:9"
         # promoted by supervision: takes over at the new epoch
         agency.tree["/Plan/AsyncReplication/Leader"] = "s1"
         agency.tree["/Plan/AsyncReplication/Epoch"] = 5

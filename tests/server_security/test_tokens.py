@@ -1,9 +1,9 @@
 """Issue 10 row #10 (tokens): a string or missing ``exp`` never expired; junk
 after the signature was accepted (loose base64).
 
-Now tokens decode strictly, ``exp`` must be a number when present, user tokens
-must carry it (one hour from ``/_open/auth``), and the superuser tokens servers
-make carry a short ``exp`` and are renewed before it.
+Now tokens decode strictly and every token must carry a numeric ``exp``: user
+tokens (one hour from ``/_open/auth``) and member tokens alike; the member tokens
+servers make carry a short one and are renewed before it.
 """
 
 from __future__ import annotations
@@ -54,6 +54,13 @@ def test_exp_must_be_a_number(srv: SecureServer) -> None:
 
 def test_user_tokens_without_exp_are_refused(srv: SecureServer) -> None:
     assert status_with(srv, token_with({"preferred_username": "root"})) == 401
+
+
+def test_member_tokens_without_exp_are_refused(srv: SecureServer) -> None:
+    # signed with the cluster secret but never expiring: a leaked one would be forever
+    assert status_with(srv, token_with({"server_id": "s9", "iss": "arangodb"})) == 401
+    member = {"server_id": "s9", "iss": "arangodb", "exp": FAR}
+    assert status_with(srv, token_with(member)) == 200
 
 
 def test_expired_tokens_are_refused(srv: SecureServer) -> None:
