@@ -98,7 +98,7 @@ def verify_jwt(token: str, secret: str) -> dict[str, Any] | None:
     if not isinstance(claims, dict):
         return None
     exp = claims.get("exp")
-    if not _valid_exp(exp) or exp < clock.wall():
+    if exp is None or not _valid_exp(exp) or exp < clock.wall():
         return None  # missing, malformed or past: a token that never expires is refused
     return claims
 
