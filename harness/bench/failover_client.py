@@ -3,8 +3,9 @@
 ``python -m harness.bench failover_client [--faults 20] [--kinds kill-leader,partition-leader]
 [--mode async] [--before REV] [--healthy 6] [--fault 8] [--rate 100]``
 
-Each *leg* is one real ``afcheck run`` (the register workload, ``--faults``
-cycles of one fault, local backend with Toxiproxy) in a subprocess. With
+Each *leg* is one real ``afcheck run`` (the register workload, cycles of one
+fault, local backend with Toxiproxy) in a subprocess, long enough for more
+than ``--faults`` cycles; the first ``--faults`` fault windows are read. With
 ``--before REV`` the same legs also run from the source tree of commit
 ``REV`` (exported with ``git archive``), cluster and client both, so the
 figures before and after a change come from one benchmark run on one
@@ -48,6 +49,7 @@ WRITES = ("write", "cas")
 GRACE_S = 3.0  # the servers' default supervision grace period
 AFCHECK = "import sys; from harness.cli import main; sys.exit(main())"
 NS = 1e9
+CYCLE_SLACK = 1.8  # run time per asked cycle, as a multiple of healthy + fault
 
 
 @dataclass
@@ -149,7 +151,9 @@ def run_leg(leg: Leg, tree: Path | None, args: argparse.Namespace, scratch: Path
         "--replication",
         args.mode,
         "--time-limit",
-        str(args.faults * (args.healthy + args.fault) + args.healthy),
+        # a cycle also waits for the fault's undoing (a killed server restarting): room for
+        # more cycles than asked; the first --faults are read
+        str(round(args.faults * (args.healthy + args.fault) * CYCLE_SLACK + args.healthy)),
         "--healthy",
         str(args.healthy),
         "--fault",
@@ -171,13 +175,13 @@ def run_leg(leg: Leg, tree: Path | None, args: argparse.Namespace, scratch: Path
         env=env,
         capture_output=True,
         text=True,
-        timeout=args.faults * (args.healthy + args.fault) * 3 + 300,
+        timeout=args.faults * (args.healthy + args.fault) * CYCLE_SLACK * 2 + 300,
     )
     latest = store / "latest"
     if not latest.exists():
         leg.error = f"exit {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-400:]}"
         return
-    leg.faults = analyse(latest.resolve())
+    leg.faults = analyse(latest.resolve())[: args.faults]
 
 
 def _stats(values: list[float | None]) -> str:
