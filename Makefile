@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 	bash tools/install-toxiproxy.sh
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		bash tools/install-arangojs.sh; \
+	else echo "setup: no node/npm: afcheck run --client arangojs will skip"; fi
 
 # a `set` workload under `partition-leader` on a local async cluster; prints the report path
 demo: setup

@@ -7,6 +7,8 @@ from typing import Any
 
 from harness.checkers.availability import AvailabilityResult
 from harness.checkers.dirty_reads import DirtyReadsResult
+from harness.checkers.follower_choice_result import FollowerChoiceResult
+from harness.checkers.jobs_result import JobsResult
 from harness.checkers.linearizable_result import LinearizableResult
 from harness.checkers.performance import OUTCOMES, PerformanceResult
 from harness.checkers.result import TypedResult
@@ -25,6 +27,8 @@ SHOWN = (
     SplitBrainResult,
     AvailabilityResult,
     PerformanceResult,
+    JobsResult,  # reports/jobs.py
+    FollowerChoiceResult,  # reports/follower_choice.py
 )
 
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from reports import context, details, nodes, sections
+from reports import context, details, follower_choice, jobs, nodes, sections
+from reports.drivers import client_section
 from reports.html import h
 from reports.rundir import RunDirError, load_run
 
@@ -26,13 +27,16 @@ def _stylesheet() -> str:
 
 SECTIONS: tuple[Callable[[context.Context], str], ...] = (
     sections.header,
+    client_section,  # which client (a real driver?) sent the workload's requests
     sections.notes,
     sections.verdicts,
     sections.promises,
     details.timeline,
     sections.lost_writes,
+    jobs.queue,
     sections.split_brain,
     sections.availability,
+    follower_choice.follower_choice,
     details.performance,
     details.dirty_reads,
     details.linearizability,

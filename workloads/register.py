@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.checkers.base import Checker
 from harness.checkers.catalog import AvailabilityChecker, LinearizableChecker, SplitBrainChecker
+from harness.checkers.follower_choice import FollowerChoiceChecker
 from harness.core.client import ArangoClient
 from harness.core.protocols import Client, Completion, Invocation, OpSource
 from workloads.common import (
@@ -143,7 +144,12 @@ class RegisterWorkload(CollectionWorkload[RegisterConfig]):
     config_type = RegisterConfig
 
     def checkers(self) -> list[Checker]:
-        return [LinearizableChecker(), SplitBrainChecker(), AvailabilityChecker()]
+        return [
+            LinearizableChecker(),
+            SplitBrainChecker(),
+            AvailabilityChecker(),
+            FollowerChoiceChecker(),
+        ]
 
     def __init__(self, config: RegisterConfig | None = None) -> None:
         super().__init__(config or RegisterConfig())

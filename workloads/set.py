@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.checkers.base import Checker
 from harness.checkers.catalog import AvailabilityChecker, SetFullChecker, SplitBrainChecker
+from harness.checkers.follower_choice import FollowerChoiceChecker
 from harness.checkers.set_full_result import generation_collection
 from harness.core.client import ArangoClient, Response
 from harness.core.protocols import Client, Completion, Invocation, OpSource
@@ -190,6 +191,7 @@ class SetWorkload(CollectionWorkload[SetConfig]):
             SetFullChecker(self.cfg.collection, self.cfg.generation_size),
             SplitBrainChecker(),
             AvailabilityChecker(),
+            FollowerChoiceChecker(),
         ]
 
     def __init__(self, config: SetConfig | None = None) -> None:

@@ -31,7 +31,8 @@ Keys supervision writes:
 * ``Target/FailedServers/<id>`` = ``{"since": <wall ms>}`` while a server is
   FAILED (removed when it is GOOD again).
 * ``Target/FailoverJobs``: an array; each failover pushes ``{"old", "new",
-  "reason", "candidates": {id: {"health", "lastTick"}}, "time", "epoch"}``.
+  "reason", "candidates": {id: {"health", "lastTick"}}, "time", "epoch",
+  "sync", "eligible"}`` (``eligible``: the servers the rule allowed to choose from).
 
 Health is measured on this agent's own monotonic clock: a server is GOOD
 if its heartbeat value changed within ``ok_threshold`` seconds, BAD up to
@@ -257,6 +258,9 @@ class Supervision:
             },
             "time": now_wall_ms,
             "epoch": (epoch_now or 0) + 1,
+            # what the follower-choice checker compares: who could have been chosen
+            "sync": sync if isinstance(sync, str) and sync else None,
+            "eligible": [c.server for c in eligible],
         }
         plan = self.key("Plan", "AsyncReplication")
         updates: dict[str, Any] = {

@@ -22,6 +22,7 @@ from cluster.server import (
     api_collections,
     api_databases,
     api_documents,
+    api_queue,
     api_simple,
     api_users,
     users,
@@ -36,6 +37,7 @@ from cluster.server.api_common import (
 )
 from cluster.server.auth import Auth
 from cluster.server.gate import Gate
+from cluster.server.jobs_model import CallbackPolicy
 from cluster.server.storage import Storage
 from cluster.server.storage_batch import WriteBatcher
 
@@ -45,9 +47,15 @@ ROUTE_MODULES = (api_databases, api_collections, api_documents, api_simple, api_
 
 
 def build_client_routes(
-    app: web.Application, storage: Storage, gate: Gate, auth: Auth, body_limit: int
+    app: web.Application,
+    storage: Storage,
+    gate: Gate,
+    auth: Auth,
+    body_limit: int,
+    callback_allow: tuple[str, ...] = (),
 ) -> None:
-    """Add the client API to ``app`` (before it starts)."""
+    """Add the client API to ``app`` (before it starts), with the queue worker
+    (``callback_allow``: URL prefixes ``http-callback`` jobs may POST to)."""
     batcher = WriteBatcher(storage)
     app[CONTEXT] = ClientContext(storage, gate, auth, batcher, body_limit)
     app.middlewares.append(auth.middleware())
@@ -67,6 +75,7 @@ def build_client_routes(
     app.on_startup.append(remember_loop)
     for module in ROUTE_MODULES:
         module.add_routes(app)
+    api_queue.add_routes(app, CallbackPolicy(callback_allow))
 
 
 def _rehasher(
@@ -115,9 +124,14 @@ def _rehasher(
 
 
 def make_client_app(
-    storage: Storage, gate: Gate, auth: Auth, body_limit: int, node_id: str
+    storage: Storage,
+    gate: Gate,
+    auth: Auth,
+    body_limit: int,
+    node_id: str,
+    callback_allow: tuple[str, ...] = (),
 ) -> web.Application:
     """A complete application serving the client API (errors as ArangoDB answers them)."""
     app = web.Application(middlewares=[make_error_middleware(node_id)], client_max_size=body_limit)
-    build_client_routes(app, storage, gate, auth, body_limit)
+    build_client_routes(app, storage, gate, auth, body_limit, callback_allow)
     return app

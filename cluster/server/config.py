@@ -55,6 +55,12 @@ class ServerConfig:
         default_factory=list,
         metadata={"help": "how this server reaches another as ID=URL (repeat); may be a proxy"},
     )
+    job_callback_allow: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "URL prefix http-callback jobs may POST to (repeat; none: callbacks refused)"
+        },
+    )
     jwt_secret_file: str = field(
         default="",
         metadata={
@@ -168,6 +174,12 @@ class ServerConfig:
             raise ValueError("--agency is required (at least one URL)")
         parse_listen(self.listen)
         self.peers  # noqa: B018 - parses every --peer, raising on a bad one
+        for prefix in self.job_callback_allow:
+            if not prefix.startswith(("http://", "https://")) or "://" == prefix[-3:]:
+                raise ValueError(
+                    f"--job-callback-allow: expected an http(s)://HOST[:PORT][/PATH] prefix,"
+                    f" got {prefix!r}"
+                )
         if self.advertise and not self.advertise.startswith(("http://", "https://")):
             raise ValueError(f"--advertise: expected http://HOST:PORT, got {self.advertise!r}")
         if self.replication not in ("async", "sync"):

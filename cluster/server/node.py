@@ -188,7 +188,9 @@ class ServerNode:
             cfg.body_limit,
         )
         add_replication_routes(app, api)
-        build_client_routes(app, storage, leadership, auth, cfg.body_limit)
+        build_client_routes(
+            app, storage, leadership, auth, cfg.body_limit, tuple(cfg.job_callback_allow)
+        )
 
         host, port = cfg.host_port
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

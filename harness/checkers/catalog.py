@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from harness.checkers import (
     availability,
     dirty_reads,
+    jobs,
     linearizable,
     linearizable_result,
     performance,
@@ -24,6 +25,8 @@ from harness.checkers import (
 from harness.checkers.availability import AvailabilityResult
 from harness.checkers.base import RunData
 from harness.checkers.dirty_reads import DirtyReadsResult
+from harness.checkers.follower_choice_result import FollowerChoiceResult
+from harness.checkers.jobs_result import JobsResult
 from harness.checkers.linearizable_result import LinearizableResult
 from harness.checkers.performance import PerformanceResult
 from harness.checkers.result import CheckerCrash, CheckResult, TypedResult
@@ -39,6 +42,8 @@ RESULT_TYPES: dict[str, type[TypedResult]] = {
         SplitBrainResult,
         AvailabilityResult,
         PerformanceResult,
+        FollowerChoiceResult,
+        JobsResult,
     )
 }
 
@@ -143,3 +148,15 @@ class PerformanceChecker:
 
     def check(self, run: RunData) -> PerformanceResult:
         return performance.check(run.ops)
+
+
+@dataclass(frozen=True)
+class JobsChecker:
+    """Lost, duplicated, late and early jobs of the replicated queue (the jobs workload)."""
+
+    late_bound_ms: int = jobs.DEFAULT_LATE_BOUND_MS
+    result_type: ClassVar[type[CheckResult]] = JobsResult
+    name: str = "jobs"
+
+    def check(self, run: RunData) -> JobsResult:
+        return jobs.check(run.ops, run.nemesis, run.roles, self.late_bound_ms)

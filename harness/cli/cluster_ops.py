@@ -1,7 +1,6 @@
-"""``afcheck cluster switchover [--to sN]`` and ``afcheck cluster restart --rolling [--upgrade PATH]``.
+"""``afcheck cluster switchover [--to sN]`` and ``afcheck cluster restart --rolling [--upgrade X]``.
 
-Both act on the cluster ``afcheck cluster up`` started (``restart``: local
-processes only; ``switchover`` also on Docker).
+Both act on the cluster ``afcheck cluster up`` started, local or Docker.
 
 ``switchover`` asks the leading server to hand its role over
 (``POST /_admin/cluster/switchover`` with a member token signed with the
@@ -13,7 +12,9 @@ the leader last: each is stopped with SIGTERM (a leader hands over first, see
 :mod:`cluster.server.handover`), started again with the command line and
 environment it ran with, and waited for until it follows the leader and holds
 its last tick. ``--upgrade PATH`` starts each with the source tree ``PATH``
-first on ``PYTHONPATH`` (a new build of the servers).
+first on ``PYTHONPATH`` (a new build of the servers). On a Docker cluster
+``--upgrade IMAGE`` recreates each server's container from the node image
+``IMAGE`` (:mod:`harness.cli.cluster_docker_ops`).
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def register(sub: Any) -> None:
     rs.add_argument(
         "--upgrade",
         default=None,
-        metavar="PATH",
-        help="start the servers from the source tree PATH (put first on PYTHONPATH)",
+        metavar="PATH|IMAGE",
+        help="local: start the servers from the source tree PATH (first on PYTHONPATH);"
+        " docker: recreate their containers from the node image IMAGE",
     )
     for p in (sw, rs):
         p.add_argument("--state-dir", default="store/cluster")
@@ -67,16 +69,12 @@ def register(sub: Any) -> None:
 class _Cluster:
     """The recorded local cluster and how to talk to its servers."""
 
-    def __init__(self, state_dir: str, local_only: bool = False) -> None:
+    def __init__(self, state_dir: str) -> None:
         state = load_state(state_dir)
         if state is None:
             raise ClusterCommandError(f"no cluster in {state_dir}; run `afcheck cluster up`")
-        if local_only and state.get("backend", "local") != "local":
-            raise ClusterCommandError(
-                f"restart --rolling acts on a local cluster; this one runs on "
-                f"{state.get('backend')} (`afcheck cluster switchover` works on it)"
-            )
         self.state = state
+        self.docker = state.get("backend", "local") == "docker"
         self.creds = credentials.load(state_dir)
         self.servers: list[dict[str, Any]] = list(state.get("servers", []))
         if not self.servers:
@@ -216,18 +214,29 @@ def cmd_switchover(args: argparse.Namespace) -> int:
 
 def cmd_restart(args: argparse.Namespace) -> int:
     try:
-        upgrade = _upgrade_tree(args.upgrade)
+        cluster = _Cluster(os.path.abspath(args.state_dir))
+        upgrade = args.upgrade if cluster.docker else _upgrade_tree(args.upgrade)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ClusterCommandError as exc:
+        print(f"afcheck cluster restart: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
     try:
-        cluster = _Cluster(os.path.abspath(args.state_dir), local_only=True)
         leader = cluster.leader()
         order = [s for s in cluster.ids() if s != leader] + [leader]
-        for sid in order:
-            cluster.restart(sid, upgrade)
-            leader = cluster.wait_following(sid)
-            print(f"restarted {sid}; it follows {leader}", file=sys.stderr)
+        if cluster.docker:
+            from harness.cli.cluster_docker_ops import rolling_restart
+
+            def say(line: str) -> None:
+                print(line, file=sys.stderr)
+
+            leader = rolling_restart(cluster.state, order, upgrade, cluster.wait_following, say)
+        else:
+            for sid in order:
+                cluster.restart(sid, upgrade)
+                leader = cluster.wait_following(sid)
+                print(f"restarted {sid}; it follows {leader}", file=sys.stderr)
     except ClusterCommandError as exc:
         print(f"afcheck cluster restart: {exc}", file=sys.stderr)
         return EXIT_HARNESS

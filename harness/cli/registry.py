@@ -29,6 +29,7 @@ from nemesis.faults.pause import PauseAgencyLeader, PauseLeader
 from nemesis.faults.restart_leader import RestartLeader
 from nemesis.faults.rolling_restart import RollingRestart
 from workloads.dirty_read import DirtyReadWorkload
+from workloads.jobs import JobsWorkload
 from workloads.register import RegisterWorkload
 from workloads.set import SetWorkload
 from workloads.users import UsersWorkload
@@ -41,6 +42,7 @@ WORKLOADS: dict[str, WorkloadFactory] = {
     "set": SetWorkload.from_config,
     "dirty-read": DirtyReadWorkload.from_config,
     "users": UsersWorkload.from_config,
+    "jobs": JobsWorkload.from_config,
 }
 
 FAULTS: dict[str, type[Fault]] = {

@@ -54,6 +54,7 @@ TEST_DEFAULTS: dict[str, Any] = {
     "final_timeout": None,
     "request_timeout": None,
     "op_timeout": None,
+    "client": "native",
 }
 
 
@@ -80,7 +81,7 @@ def add_test_flags(p: argparse.ArgumentParser) -> None:
     """The flags that define a test (see :meth:`harness.core.test.Test.flags`)."""
     d = TEST_DEFAULTS
     p.add_argument(
-        "--workload", help=f"register | set | dirty-read | users (default {d['workload']})"
+        "--workload", help=f"register | set | dirty-read | users | jobs (default {d['workload']})"
     )
     p.add_argument("--workload-config", metavar="JSON", help="workload settings, a JSON object")
     p.add_argument(
@@ -105,6 +106,11 @@ def add_test_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start-timeout", type=float, help="seconds for the cluster to start")
     for f in ("recovery", "final", "request", "op"):
         p.add_argument(f"--{f}-timeout", type=float, help=f"seconds ({f})")
+    p.add_argument(
+        "--client",
+        help="whose requests the workload sends: native (default) | python-arango | "
+        "python-arango:failover | arangojs | arangojs:failover (docs/drivers.md)",
+    )
 
 
 def _given(args: argparse.Namespace) -> list[str]:
@@ -168,6 +174,7 @@ def build_test(args: argparse.Namespace, plugins: Registry) -> Test:
         timeouts=timeouts,
         store=args.store or "store",
         name=v["name"] or "",
+        client=v["client"],
     )
     test.validate()
     return test
@@ -231,6 +238,8 @@ def print_summary(result: RunResult) -> None:
         print(f"  {p['status']:9} {holds:7} {prop}")
     for note in res.get("notes", []):
         print(f"  note: {note}")
+    if result.test.client != "native":  # the workload's requests went through a real driver
+        print(f"client: {result.test.client}  operations: {res.get('operations')}")
     print(f"verdict: {result.valid}  seed: {result.seed}")
     if result.valid is not True:
         print(f"repeat with: afcheck run --replay {result.run_dir}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from harness.checkers.result import UNKNOWN, CheckResult, Validity
-from harness.core import judges
+from harness.core import judges, judges_choice, judges_jobs
 from harness.core.intruders import INTRUDER
 from harness.core.judges import (
     Judgement,
@@ -45,6 +45,10 @@ NO_SILENT_ROLLBACK = "no-silent-rollback"
 PLANNED_NO_LOSS = "planned-switchover-no-loss"
 NO_UNPLANNED_FAILOVER = "no-unplanned-failover"
 INTRUDERS_CHANGE_NOTHING = "intruders-change-nothing"
+ACKED_JOBS_EXECUTED = "acked-jobs-executed"
+KEYED_JOBS_ONCE = "keyed-jobs-at-most-once"
+UNKEYED_JOBS_ONCE = "unkeyed-jobs-once"
+BEST_FOLLOWER_PROMOTED = "best-follower-promoted"
 
 
 class UnknownFault(KeyError):
@@ -138,6 +142,26 @@ TABLE: tuple[Promise, ...] = (
         ALL,
         ALL,
         about=INTRUDERS,
+    ),
+    Promise(
+        ACKED_JOBS_EXECUTED,
+        "an acknowledged job in the replicated queue is executed",
+        NOTHING,
+        ALL,
+    ),
+    Promise(KEYED_JOBS_ONCE, "a job with an idempotency key takes effect at most once", ALL, ALL),
+    Promise(
+        UNKEYED_JOBS_ONCE,
+        "a job without an idempotency key runs once (at-least-once: duplicates measured)",
+        NOTHING,
+        NOTHING,
+    ),
+    Promise(
+        BEST_FOLLOWER_PROMOTED,
+        "failover promotes the best GOOD candidate (regret: writes a better choice would "
+        "have kept; in sync only the named sync follower is eligible)",
+        NOTHING,
+        NOTHING,
     ),
 )
 
@@ -270,6 +294,10 @@ def evaluate(
         PLANNED_NO_LOSS: lambda: judges.acked_survive(results),
         NO_UNPLANNED_FAILOVER: lambda: judges.no_unplanned_failover(results),
         INTRUDERS_CHANGE_NOTHING: lambda: judges.intruders_refused(nemesis),
+        ACKED_JOBS_EXECUTED: lambda: judges_jobs.acked_jobs_executed(results),
+        KEYED_JOBS_ONCE: lambda: judges_jobs.keyed_jobs_once(results),
+        UNKEYED_JOBS_ONCE: lambda: judges_jobs.unkeyed_jobs_once(results),
+        BEST_FOLLOWER_PROMOTED: lambda: judges_choice.best_follower(results),
     }
     return {p.property: PromiseRow(p, statuses[p.property], judge_of[p.property]()) for p in TABLE}
 

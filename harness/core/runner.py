@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.core import observe
+from harness.core import failover_evidence, observe
 from harness.core.checks import judge
 from harness.core.client import ArangoClient, server_addresses
 from harness.core.fault import Fault, NemesisContext, offered, unmet
@@ -46,6 +46,8 @@ from harness.core.run_files import (
 )
 from harness.core.schedule import NemesisSchedule
 from harness.core.test import Test
+from harness.drivers.factory import make_client, unavailable_reason
+from harness.drivers.modes import DriverUnavailable
 from harness.infra.backends import make_backend
 from harness.infra.backends.base import Backend
 
@@ -149,6 +151,9 @@ async def run_test(
     early (the soak's SIGTERM): the run still heals, reads and checks.
     """
     test.validate()
+    missing = unavailable_reason(test.client)  # a driver mode whose driver is absent here
+    if missing is not None:
+        raise DriverUnavailable(missing)
     backend = backend or make_backend(test.backend)
     nemesis = runnable_faults(test, backend)
     run_dir = make_run_dir(test.store, test.test_name())
@@ -159,7 +164,7 @@ async def run_test(
         "replay": f"afcheck run --replay {run_dir}",
     }
     write_json(run_dir / "test.json", test_json)
-    files = {n: JsonlFile(run_dir / f"{n}.jsonl") for n in ("nemesis", "roles")}
+    files = {n: JsonlFile(run_dir / f"{n}.jsonl") for n in ("nemesis", "roles", "wal_ticks")}
     history = HistoryWriter(run_dir / "history.jsonl")
     recorder = Recorder(history.write)
     rollbacks: list[dict[str, Any]] | None = None
@@ -169,6 +174,7 @@ async def run_test(
         test_json["nodes"] = [n.to_json() for n in backend.nodes()]
         write_json(run_dir / "test.json", test_json)
         rollbacks = await _drive(test, nemesis, backend, recorder, files, progress, notes, stop)
+        await failover_evidence.record(backend, run_dir, notes)  # failovers.json, wal_ticks.json
     finally:
         history.close()
         for f in files.values():
@@ -251,9 +257,19 @@ async def _drive(
         request_timeout=timeouts.request,
         op_timeout=timeouts.op,
     )
-    async with http:
+    # --client: the workload's requests go through a real driver; set-up and the final
+    # reads (the harness's own look at what survived) stay on the native client
+    driver = make_client(
+        test.client,
+        server_addresses(backend),
+        username="root",
+        password=backend.credentials.root_password,
+        request_timeout=timeouts.request,
+        op_timeout=timeouts.op,
+    )
+    async with http, driver if driver is not None else contextlib.nullcontext():
         await workload.setup(http)
-        client = workload.client(http)
+        client = workload.client(driver or http)
         recorder.start_ns = time.monotonic_ns()  # time 0: the workload starts
         schedule = _schedule(test, nemesis, backend, recorder, files["nemesis"])
         stop = asyncio.Event()
@@ -261,6 +277,7 @@ async def _drive(
         tasks = [
             asyncio.create_task(schedule.run(stop), name="nemesis"),
             asyncio.create_task(sampler.run(stop), name="roles"),
+            asyncio.create_task(_wal_sampler(backend, files, recorder).run(stop)),
         ]
         if progress is not None:
             tasks.append(asyncio.create_task(_report_progress(progress, test, recorder, stop)))
@@ -286,7 +303,7 @@ async def _drive(
         try:
             await _recover(backend, timeouts.recovery, notes)
             await run_final(
-                client,
+                client if driver is None else workload.client(http),
                 workload.final_ops(),
                 recorder,
                 result.next_process,
@@ -298,6 +315,14 @@ async def _drive(
             await asyncio.gather(roles_task, return_exceptions=True)
     data_dirs = {n.id: n.data_dir for n in backend.nodes() if n.kind == "server"}
     return await asyncio.to_thread(collect_rollbacks, data_dirs)
+
+
+def _wal_sampler(
+    backend: Backend, files: dict[str, JsonlFile], recorder: Recorder
+) -> failover_evidence.WalSampler:
+    """Samples the servers' logs into ``wal_ticks.jsonl`` (for the follower-choice checker)."""
+    data_dirs = {n.id: n.data_dir for n in backend.nodes() if n.kind == "server"}
+    return failover_evidence.WalSampler(data_dirs, files["wal_ticks"], recorder.now)
 
 
 async def _recover(backend: Backend, timeout_s: float, notes: list[str]) -> None:
@@ -359,6 +384,7 @@ def finish(
         roles=read_jsonl(run_dir / "roles.jsonl"),
         rollbacks=list(rollbacks or []),
     )
+    run = failover_evidence.load(run, run_dir)  # for the follower-choice checker
     if rollbacks is not None:
         write_json(run_dir / "rollbacks.json", rollbacks)
     jsonl_to_edn(run_dir / "history.jsonl", run_dir / "history.edn")

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from harness.drivers.modes import NATIVE, parse_client
 from harness.infra.backends import BACKENDS
 from harness.infra.backends.base import ClusterSpec
 
@@ -77,10 +78,15 @@ class Test:
     fault_s: float = 10.0
     timeouts: Timeouts = field(default_factory=Timeouts)
     store: str = "store"
-    name: str = ""  # default: <workload>-<nemesis>-<replication>
+    name: str = ""  # default: <workload>-<nemesis>-<replication>[-<client>]
+    # whose requests the workload sends: "native" (ours), or a real driver (harness/drivers)
+    client: str = NATIVE
 
     def test_name(self) -> str:
-        return self.name or f"{self.workload.name}-{self.nemesis}-{self.cluster.replication}"
+        driver = "" if self.client == NATIVE else "-" + self.client.replace(":", "-")
+        return (
+            self.name or f"{self.workload.name}-{self.nemesis}-{self.cluster.replication}{driver}"
+        )
 
     def validate(self) -> None:
         """``ValueError`` naming the first bad setting."""
@@ -100,6 +106,7 @@ class Test:
             raise ValueError("time limit must be > 0 seconds")
         if min(dataclasses.astuple(self.timeouts)) <= 0:
             raise ValueError("timeouts must be > 0 seconds")
+        parse_client(self.client)
 
     # ---- test.json ---------------------------------------------------------
 
@@ -125,6 +132,7 @@ class Test:
             "fault_s": self.fault_s,
             "timeouts": dataclasses.asdict(self.timeouts),
             "store": self.store,
+            "client": self.client,
         }
 
     @classmethod
@@ -148,6 +156,7 @@ class Test:
                 fault_s=float(data["fault_s"]),
                 timeouts=Timeouts(**data.get("timeouts", {})),
                 store=str(data.get("store", "store")),
+                client=str(data.get("client", NATIVE)),
             )
             name = str(data.get("name", ""))
             if name != test.test_name():  # a name of its own, not the default one
@@ -200,6 +209,8 @@ class Test:
         base = default_cluster()
         if not c.proxied:
             out.append("--no-proxies")
+        if self.client != NATIVE:
+            out += ["--client", self.client]
         if c.start_timeout != base.start_timeout:
             out += ["--start-timeout", _num(c.start_timeout)]
         defaults = Timeouts()

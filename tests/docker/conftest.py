@@ -4,15 +4,17 @@ the images built once per session, and a started DockerBackend per test."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.infra.backends.base import ClusterSpec
 from harness.infra.backends.docker import DockerBackend
-from harness.infra.backends.docker_engine import connect, engine_answers
+from harness.infra.backends.docker_engine import connect, engine_answers, remove_run
 
 Scenario = Callable[[DockerBackend], Awaitable[None]]
 RunCluster = Callable[..., None]  # (scenario, spec=None)
@@ -53,6 +55,19 @@ def engine(docker_engine: None) -> Iterator[object]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, engine: Any, images: tuple[str, str]) -> Iterator[Path]:
+    """A state directory for ``afcheck cluster``; whatever cluster it still records is
+    removed at the end."""
+    state = tmp_path / "cluster"
+    try:
+        yield state
+    finally:
+        recorded = state / "cluster.json"
+        if recorded.exists():
+            remove_run(engine, json.loads(recorded.read_text())["run_id"])
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,35 +14,9 @@ from harness.infra.backends.docker_engine import (
     LABEL_DETACHED,
     LABEL_RUN,
     labelled,
-    remove_run,
     sweep_stale,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-COMMAND_LIMIT = 180  # seconds one cluster command may take
-
-
-def afcheck(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", "cluster", *args],
-        cwd=ROOT,
-        env=env or dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_LIMIT,
-    )
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path, engine: Any, images: tuple[str, str]) -> Iterator[Path]:
-    """A state directory; whatever cluster it still records is removed at the end."""
-    state = tmp_path / "cluster"
-    try:
-        yield state
-    finally:
-        recorded = state / "cluster.json"
-        if recorded.exists():
-            remove_run(engine, json.loads(recorded.read_text())["run_id"])
+from tests.docker.cluster_cmd import afcheck
 
 
 @pytest.mark.docker

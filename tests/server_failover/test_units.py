@@ -34,6 +34,9 @@ def test_config_accepts_defaults_and_comma_separated_agency() -> None:
     assert cfg.peers == {"s2": "http://p:3"}
     assert cfg.advertised == "http://127.0.0.1:8529"
     assert cfg.lease_seconds == 2.0 < cfg.agency_grace_period
+    assert cfg.job_callback_allow == []  # no callbacks unless allowed
+    hooks = _cfg(job_callback_allow=["http://127.0.0.1:9/hooks"])
+    assert hooks.job_callback_allow == ["http://127.0.0.1:9/hooks"]
 
 
 @pytest.mark.parametrize(
@@ -46,6 +49,8 @@ def test_config_accepts_defaults_and_comma_separated_agency() -> None:
         ({"listen": "nohost"}, "HOST:PORT"),
         ({"heartbeat_interval": "0"}, "positive"),
         ({"id": ""}, "--id"),
+        ({"job_callback_allow": ["ftp://hooks"]}, "--job-callback-allow"),
+        ({"job_callback_allow": ["http://"]}, "--job-callback-allow"),
     ],
 )
 def test_config_rejects_bad_values(kw: dict[str, Any], fragment: str) -> None:
