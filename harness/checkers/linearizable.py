@@ -23,7 +23,6 @@ window of operations around it as history lines.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -344,10 +343,11 @@ def _run_keys(
 ) -> list[KeyOutcome]:
     if jobs <= 1 or len(by_key) <= 1 or model.name not in _model_names():
         return [check_key(model, key, calls, limits) for key, calls in by_key.items()]
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    from harness.checkers import processes
+
+    ctx = processes.context()
     work = [(model.name, key, calls, limits) for key, calls in by_key.items()]
     # biggest keys first, so one long key does not start last; results kept in key order
     order = sorted(range(len(work)), key=lambda i: -len(work[i][2]))

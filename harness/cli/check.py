@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.checkers import lin_cli
+from harness.checkers import lin_cli, processes
 from harness.cli import EXIT_HARNESS, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
 from harness.core.history import HistoryError, Op
 
@@ -187,18 +187,16 @@ def _check_file(args: argparse.Namespace, name: str) -> _FileOutcome:
 
 def _outcomes(args: argparse.Namespace) -> Iterator[_FileOutcome]:
     """Each file's outcome in the order given: with ``-j N`` and several files, the
-    files are checked in N forked processes (each checking its keys in one)."""
+    files are checked in N worker processes (each checking its keys in one)."""
     files: list[str] = args.files
     jobs = min(args.jobs or 1, len(files))
     if jobs <= 1 or os.name != "posix":
         for name in files:
             yield _check_file(args, name)
         return
-    import multiprocessing
-
     one_process = argparse.Namespace(**{**vars(args), "jobs": 1})
     chunk = max(1, len(files) // (jobs * 4))
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    with processes.context().Pool(jobs) as pool:
         yield from pool.imap(partial(_check_file, one_process), files, chunksize=chunk)
 
 
