@@ -79,10 +79,13 @@ class Clock:
         return self._path
 
     def set_path(self, path: str | None) -> None:
+        """Follow the skew file at ``path`` from now on; ``None`` ends any skew at once."""
         with self._lock:
             self._path = path
             self._mtime = None
             self._next_poll = 0.0
+            if path is None:
+                self._apply(Skew())
 
     @property
     def skew(self) -> Skew:

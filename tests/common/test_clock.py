@@ -146,3 +146,24 @@ def test_module_functions_follow_configure(tmp_path: pathlib.Path) -> None:
         assert clock.current_skew().offset == -100.0
     finally:
         clock.configure(old)
+
+
+def test_configure_none_ends_the_skew(tmp_path: pathlib.Path) -> None:
+    """A process pointed away from its skew file reads true time again at once
+    (before, the last skew stayed in force: a test that skewed this process by
+    -100 s left every later ``wall_ms()`` in the same test worker 100 s behind)."""
+    path = str(tmp_path / "clock.json")
+    write_skew(path, Skew(offset=-100.0, rate=2.0))
+    old = clock._CLOCK.path
+    try:
+        clock.configure(path)
+        _wait_poll()
+        assert clock.current_skew().offset == -100.0
+        clock.configure(None)
+        assert clock.current_skew() == Skew()
+        assert clock.wall() - time.time() == pytest.approx(0.0, abs=0.5)
+        before = clock.monotonic()
+        time.sleep(0.1)
+        assert clock.monotonic() - before == pytest.approx(0.1, abs=0.05)
+    finally:
+        clock.configure(old)

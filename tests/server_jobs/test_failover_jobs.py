@@ -52,11 +52,6 @@ def _wait_done(cluster: FailoverCluster, sid: str, job_id: str) -> dict[str, Any
     return dict(reply.body)
 
 
-@pytest.mark.skip(
-    reason="open finding: on an unloaded machine 4 of 5 jobs enqueued with delayUntil now+5 s"
-    " were no longer pending a moment later (listing count 1 of 5); it passes under load."
-    " Whether real server processes run delayed jobs early is not yet known"
-)
 @pytest.mark.parametrize("cluster", ["async", "sync"], indirect=True)
 def test_jobs_pending_on_a_killed_leader_run_on_the_new_one(cluster: FailoverCluster) -> None:
     old = cluster.leader()
