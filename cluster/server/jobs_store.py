@@ -20,6 +20,7 @@ interrupted between 2 and 3 is run again, so its effect may happen twice
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,11 @@ def enqueue(tx: Tx, db: str, queue: str, spec: JobSpec, now_ms: int) -> Enqueued
                 )
             return Enqueued(existing, 0, False)
         body["_key"] = key
+    else:
+        # never the key generator's next key: after an async failover the new leader
+        # would hand out the same ids again, and a client polling its job would read
+        # another job's state
+        body["_key"] = secrets.token_hex(8)
     written = docs.insert(tx, db, JOBS_COLLECTION, body)
     assert written.new is not None
     return Enqueued(written.new, written.tick, True)

@@ -142,6 +142,8 @@ def check_jobs(
     for e in attempted:
         job_id = seen.job_id(e)
         job = by_id.get(job_id) if job_id is not None else by_element.get(e)
+        if job is not None and job_id is not None and _hashable(job.get("element")) != e:
+            job = None  # its id now names another job (a server that reused ids): this one is gone
         if job_id is not None and job is None:
             states["missing"] += 1
         issues.judge(e, job, copies[e])

@@ -131,6 +131,19 @@ def test_acknowledged_job_gone_and_element_absent_is_lost() -> None:
     assert result.states == {"done": 1, "failed": 1, "missing": 1, "pending": 1}
 
 
+def test_an_id_reused_by_another_job_does_not_stand_for_the_lost_one() -> None:
+    # job j0 (element 0) did not survive a failover; the new leader gave its id to the
+    # job of element 1, which ran: element 0's job is missing, not "done"
+    hist = History()
+    hist.enqueue(0, state=None, runs=0)
+    hist.enqueue(1)
+    hist.jobs[0]["id"] = hist.ops[-1]["value"]["id"] = "j0"  # its ack named the reused id
+    result = check(hist.finish())
+    (lost,) = result.lost
+    assert lost.element == 0 and lost.state == "missing"
+    assert result.states == {"done": 1, "missing": 1}
+
+
 def test_unacknowledged_enqueues_are_never_lost_and_may_be_recovered() -> None:
     hist = History()
     hist.enqueue(0, outcome="info", state=None, runs=0)

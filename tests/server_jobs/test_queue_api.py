@@ -176,3 +176,17 @@ def test_access_rules_follow_the_document_routes(start_job_server: StartServer) 
     assert stranger.status_code == 401
     anonymous = server.http.__class__().get(server.url + "/_api/queue/q", timeout=5)
     assert anonymous.status_code == 401
+
+
+def test_job_ids_are_never_handed_out_twice_by_two_leaders(start_job_server: StartServer) -> None:
+    """Two servers from the same state (an old leader and the follower promoted after an
+    async failover) enqueue a job each: the ids differ. With the document key generator
+    both got the same next key, and a client polling its job read the other one's state."""
+    ids = []
+    for _ in range(2):
+        server = start_job_server()
+        assert server.call("POST", "/_api/collection", json={"name": "c"}).status_code == 200
+        reply = server.enqueue("q", _insert_job(1))
+        assert reply.status_code in (201, 202), reply.text
+        ids.append(reply.json()["id"])
+    assert ids[0] != ids[1]
