@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cluster.common.build import source_id
 from cluster.common.errors import ERROR_ARANGO_USE_SYSTEM_DATABASE, ArangoError, bad_parameter
 from cluster.common.http import json_response
 from cluster.server import storage_ddl as ddl
@@ -33,6 +34,7 @@ async def get_version(request: web.Request) -> web.Response:
             "role": "SINGLE",
             "engine": "sqlite",
             "afcheck-server-id": context(request).gate.server_id,
+            "afcheck-build": source_id(),
         }
     return json_response(body)
 

@@ -2,20 +2,57 @@
 
 Progress goes to stderr; with ``--json`` the resulting tags, hashes and
 timings are printed as JSON on stdout. Exit code 0 when both images are up to
-date, 3 when the engine is missing or a build fails (one line on stderr).
+date, 3 when the engine is missing, a build fails or ``--source``/``--tag`` is
+unusable (one line on stderr).
+
+``--source DIR`` builds the node image from another tree (a checkout containing
+``cluster/``, or a ``cluster`` directory), e.g. the new build of a rolling
+upgrade (``afcheck cluster restart --rolling --upgrade afcheck-node:TAG``). It
+is tagged by its hash and, with ``--tag TAG``, ``afcheck-node:TAG``; ``latest``
+moves only when the project's own tree is built.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_HARNESS = 0, 3
 # repeated from harness.infra.images, which imports the Docker SDK only when a build runs
 DEFAULT_BASE = "python:3.11-slim"
 LOCAL_BASE = "afcheck-base:bookworm"
+TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+class SourceError(Exception):
+    """``--source`` or ``--tag`` cannot be used; the message is one line."""
+
+
+def source_cluster(source: str) -> Path:
+    """The ``cluster`` package ``--source`` names: ``DIR/cluster``, or ``DIR`` itself."""
+    root = Path(source).expanduser().resolve()
+    if not root.is_dir():
+        raise SourceError(f"--source {source}: not a directory")
+    for candidate in (root / "cluster", root):
+        if candidate.name == "cluster" and (candidate / "__init__.py").is_file():
+            return candidate
+    raise SourceError(
+        f"--source {source}: no cluster/ package in it (give a checkout or its cluster/)"
+    )
+
+
+def check_tag(tag: str | None, own_tree: bool) -> None:
+    """A tag Docker accepts; ``latest`` is only for a build of the project's own tree."""
+    if tag is None:
+        return
+    if not TAG_PATTERN.fullmatch(tag):
+        raise SourceError(f"--tag {tag!r}: not a valid image tag")
+    if tag == "latest" and not own_tree:
+        raise SourceError("--tag latest: latest only names a build of the project's own tree")
 
 
 def register(subparsers: Any) -> None:
@@ -37,6 +74,16 @@ def register(subparsers: Any) -> None:
         help="rebuild from scratch (no layer cache) even when up to date",
     )
     build.add_argument("--store", default="store", help="where downloaded wheels are kept")
+    build.add_argument(
+        "--source",
+        metavar="DIR",
+        default=None,
+        help="build the node image from this tree (a checkout with cluster/, or a cluster/ "
+        "directory) instead of the project's; `latest` then stays where it is",
+    )
+    build.add_argument(
+        "--tag", metavar="TAG", default=None, help="also tag the node image afcheck-node:TAG"
+    )
     build.add_argument("--quiet", action="store_true", help="no build output, only the summary")
     build.add_argument("--json", action="store_true", help="print the result as JSON")
     build.set_defaults(func=cmd_build)
@@ -44,7 +91,14 @@ def register(subparsers: Any) -> None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from harness.infra.backends.docker_engine import DockerError
-    from harness.infra.images import build_images
+    from harness.infra.images import CLUSTER_DIR, build_images
+
+    try:
+        cluster_dir = CLUSTER_DIR if args.source is None else source_cluster(args.source)
+        check_tag(args.tag, cluster_dir == CLUSTER_DIR)
+    except SourceError as exc:
+        print(f"afcheck images: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
 
     def progress(line: str) -> None:
         if not (args.quiet and line.startswith("  |")):
@@ -57,6 +111,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             force=args.force,
             store=args.store,
             progress=progress,
+            cluster_dir=cluster_dir,
+            tag=args.tag,
         )
     except DockerError as exc:
         print(f"afcheck images: {exc}", file=sys.stderr)
@@ -66,5 +122,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     else:
         for r in results:
             state = "built" if r.built else "up to date"
-            print(f"{r.tag}  {state}  {r.seconds:.1f} s")
+            also = f"  (also {', '.join(r.aliases)})" if r.aliases else ""
+            print(f"{r.tag}  {state}  {r.seconds:.1f} s{also}")
     return EXIT_OK

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,7 @@ class ImageResult:
     built: bool  # False: an image with this hash already existed
     seconds: float
     base: str | None = None
+    aliases: list[str] = field(default_factory=list)  # further tags it carries now
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,8 +127,16 @@ def tree_hash(root: Path, extra: list[str]) -> str:
     return digest.hexdigest()
 
 
+def node_dockerfile(cluster_dir: Path) -> Path:
+    """The Dockerfile a tree is built with: its own, else this project's."""
+    own = cluster_dir / "Dockerfile"
+    return own if own.is_file() else DOCKERFILE
+
+
 def node_hash(base: str, cluster_dir: Path = CLUSTER_DIR) -> str:
-    return tree_hash(cluster_dir, [f"base={base}", *requirements()])
+    dockerfile = node_dockerfile(cluster_dir)
+    extra = [] if dockerfile.parent == cluster_dir else [f"dockerfile={file_hash(dockerfile)}"]
+    return tree_hash(cluster_dir, [f"base={base}", *requirements(), *extra])
 
 
 def file_hash(path: Path) -> str:
@@ -305,31 +314,37 @@ def build_node_image(
     base: str,
     force: bool,
     progress: Progress,
+    cluster_dir: Path = CLUSTER_DIR,
+    extra_tag: str | None = None,
 ) -> ImageResult:
+    """The node image of ``cluster_dir``; ``latest`` moves only for this project's tree."""
     started = time.monotonic()
-    source_hash = node_hash(base)
+    source_hash = node_hash(base, cluster_dir)
     tag = f"{NODE_REPO}:{source_hash[:12]}"
-    if not force and image_with_hash(client, NODE_REPO, source_hash):
-        call(f"tag {tag}", client.tag, tag, NODE_REPO, "latest")
-        progress(f"node image: {tag} is up to date")
-        return ImageResult(NODE_REPO, tag, source_hash, False, time.monotonic() - started, base)
-    wheels = fetch_wheels(store, progress)
-    progress(f"node image: building {tag} on {base}")
-    with tempfile.TemporaryDirectory(prefix="afcheck-node-ctx-") as ctx:
-        context = Path(ctx)
-        shutil.copy2(DOCKERFILE, context / "Dockerfile")
-        shutil.copytree(
-            CLUSTER_DIR,
-            context / "cluster",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "Dockerfile"),
-        )
-        shutil.copytree(wheels, context / "wheels")
-        labels = {LABEL_IMAGE: NODE_REPO, LABEL_SOURCE_HASH: source_hash}
-        _stream_build(client, context, tag, labels, {"BASE": base}, progress, nocache=force)
-    call(f"tag {tag}", client.tag, tag, NODE_REPO, "latest")
+    own = cluster_dir.resolve() == CLUSTER_DIR
+    what = "node image" if own else f"node image of {cluster_dir}"
+    built = force or not image_with_hash(client, NODE_REPO, source_hash)
+    if built:
+        wheels = fetch_wheels(store, progress)
+        progress(f"{what}: building {tag} on {base}")
+        with tempfile.TemporaryDirectory(prefix="afcheck-node-ctx-") as ctx:
+            context = Path(ctx)
+            shutil.copy2(node_dockerfile(cluster_dir), context / "Dockerfile")
+            shutil.copytree(
+                cluster_dir,
+                context / "cluster",
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "Dockerfile"),
+            )
+            shutil.copytree(wheels, context / "wheels")
+            labels = {LABEL_IMAGE: NODE_REPO, LABEL_SOURCE_HASH: source_hash}
+            _stream_build(client, context, tag, labels, {"BASE": base}, progress, nocache=force)
+    aliases = (["latest"] if own else []) + ([extra_tag] if extra_tag else [])
+    for alias in aliases:
+        call(f"tag {NODE_REPO}:{alias}", client.tag, tag, NODE_REPO, alias)
     seconds = time.monotonic() - started
-    progress(f"node image: built {tag} in {seconds:.1f} s")
-    return ImageResult(NODE_REPO, tag, source_hash, True, seconds, base)
+    progress(f"{what}: built {tag} in {seconds:.1f} s" if built else f"{what}: {tag} is up to date")
+    tags = [f"{NODE_REPO}:{alias}" for alias in aliases]
+    return ImageResult(NODE_REPO, tag, source_hash, built, seconds, base, tags)
 
 
 def build_toxiproxy_image(client: docker.APIClient, force: bool, progress: Progress) -> ImageResult:
@@ -341,21 +356,21 @@ def build_toxiproxy_image(client: docker.APIClient, force: bool, progress: Progr
     binary_hash = file_hash(TOXIPROXY_BINARY)
     source_hash = hashlib.sha256((binary_hash + TOXIPROXY_DOCKERFILE).encode()).hexdigest()
     tag = f"{TOXIPROXY_REPO}:{source_hash[:12]}"
-    if not force and image_with_hash(client, TOXIPROXY_REPO, source_hash):
-        call(f"tag {tag}", client.tag, tag, TOXIPROXY_REPO, "latest")
-        progress(f"toxiproxy image: {tag} is up to date")
-        return ImageResult(TOXIPROXY_REPO, tag, source_hash, False, time.monotonic() - started)
-    progress(f"toxiproxy image: building {tag}")
-    with tempfile.TemporaryDirectory(prefix="afcheck-toxiproxy-ctx-") as ctx:
-        context = Path(ctx)
-        (context / "Dockerfile").write_text(TOXIPROXY_DOCKERFILE, encoding="utf-8")
-        shutil.copy2(TOXIPROXY_BINARY, context / "toxiproxy-server")
-        labels = {LABEL_IMAGE: TOXIPROXY_REPO, LABEL_SOURCE_HASH: source_hash}
-        _stream_build(client, context, tag, labels, {}, progress, nocache=force)
+    built = force or not image_with_hash(client, TOXIPROXY_REPO, source_hash)
+    if built:
+        progress(f"toxiproxy image: building {tag}")
+        with tempfile.TemporaryDirectory(prefix="afcheck-toxiproxy-ctx-") as ctx:
+            context = Path(ctx)
+            (context / "Dockerfile").write_text(TOXIPROXY_DOCKERFILE, encoding="utf-8")
+            shutil.copy2(TOXIPROXY_BINARY, context / "toxiproxy-server")
+            labels = {LABEL_IMAGE: TOXIPROXY_REPO, LABEL_SOURCE_HASH: source_hash}
+            _stream_build(client, context, tag, labels, {}, progress, nocache=force)
     call(f"tag {tag}", client.tag, tag, TOXIPROXY_REPO, "latest")
     seconds = time.monotonic() - started
-    progress(f"toxiproxy image: built {tag} in {seconds:.1f} s")
-    return ImageResult(TOXIPROXY_REPO, tag, source_hash, True, seconds)
+    done = f"built {tag} in {seconds:.1f} s" if built else f"{tag} is up to date"
+    progress(f"toxiproxy image: {done}")
+    latest = [f"{TOXIPROXY_REPO}:latest"]
+    return ImageResult(TOXIPROXY_REPO, tag, source_hash, built, seconds, None, latest)
 
 
 def build_images(
@@ -364,14 +379,20 @@ def build_images(
     force: bool = False,
     store: str = "store",
     progress: Progress | None = None,
+    cluster_dir: Path = CLUSTER_DIR,
+    tag: str | None = None,
 ) -> list[ImageResult]:
-    """Build (or find up to date) the node and Toxiproxy images; their tags and timings."""
+    """Build (or find up to date) the node and Toxiproxy images; their tags and timings.
+    The node image is of ``cluster_dir`` (a rolling upgrade's new build: ``latest`` moves
+    only for this project's tree), also tagged ``afcheck-node:TAG`` with ``tag``."""
     say = progress or _stderr
     client = connect(timeout=BUILD_TIMEOUT)
     try:
         with _build_lock():
             chosen = resolve_base(client, base, pull, say)
-            node = build_node_image(client, Path(store).resolve(), chosen, force, say)
+            node = build_node_image(
+                client, Path(store).resolve(), chosen, force, say, cluster_dir, tag
+            )
             toxiproxy = build_toxiproxy_image(client, force, say)
     finally:
         client.close()

@@ -1,15 +1,22 @@
 """``afcheck cluster restart --rolling --upgrade IMAGE`` on a Docker cluster (issue 11 §2).
 
-Every server's container is recreated from the new image, followers first and
-the leader last through a switchover, while a client keeps writing: no
-acknowledged write is lost, every server ends on the new image with its data
-directory kept, and the old leader has handed over.
+The new image is a genuinely different build: a copy of ``cluster/`` whose
+``VERSION`` is changed, built with ``afcheck images build --source DIR --tag
+TAG``. Every server's container is recreated from it, followers first and the
+leader last through a switchover, while a client keeps writing: no
+acknowledged write is lost, every server ends on the new image (and answers
+``/_api/version`` with the new version and build) with its data directory
+kept, and the old leader has handed over.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,10 +24,52 @@ from typing import Any
 
 import pytest
 
+from cluster.common.build import tree_id
+from cluster.server.api_databases import VERSION
+from harness.infra.backends.docker_engine import remove_run
 from harness.infra.probe import http_json
-from tests.docker.cluster_cmd import afcheck
+from tests.docker.cluster_cmd import ROOT, afcheck
 
 NEW_TAG = "rolling-upgrade-test"
+NEW_VERSION = "3.11.99"
+BUILD_LIMIT = 600  # seconds `afcheck images build` may take (it waits for other builds)
+
+
+def new_source(dest: Path) -> Path:
+    """A checkout-like directory whose ``cluster/`` is this tree with ``VERSION`` changed."""
+    tree = dest / "cluster"
+    shutil.copytree(ROOT / "cluster", tree, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    api = tree / "server" / "api_databases.py"
+    text = api.read_text(encoding="utf-8")
+    line = f'VERSION = "{VERSION}"'
+    assert text.count(line) == 1 and NEW_VERSION != VERSION
+    api.write_text(text.replace(line, f'VERSION = "{NEW_VERSION}"'), encoding="utf-8")
+    return dest
+
+
+def build_image(source: Path) -> dict[str, Any]:
+    """``afcheck images build --source SOURCE --tag NEW_TAG``: the node image's result."""
+    store = os.environ.get("AFCHECK_STORE", "store")
+    cmd = [sys.executable, "-m", "harness.cli", "images", "build", "--no-pull", "--quiet"]
+    cmd += ["--store", store, "--source", str(source), "--tag", NEW_TAG, "--json"]
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_LIMIT, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    node: dict[str, Any] = json.loads(proc.stdout)[0]
+    return node
+
+
+def versions(urls: dict[str, str], headers: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Server id -> (version, afcheck-build) from ``/_api/version?details=true``."""
+    out = {}
+    for sid, url in urls.items():
+        status, body = http_json(
+            url + "/_api/version?details=true", time_limit=5.0, headers=headers
+        )
+        assert status == 200 and isinstance(body, dict), (sid, status, body)
+        out[sid] = (str(body["version"]), str(body["details"]["afcheck-build"]))
+    return out
 
 
 class Writer:
@@ -70,15 +119,20 @@ class Writer:
 
 @pytest.mark.docker
 @pytest.mark.integration
-@pytest.mark.timeout(900)
-def test_rolling_upgrade_recreates_every_server_from_the_new_image(
-    state_dir: Path, engine: Any, images: tuple[str, str]
+@pytest.mark.timeout(1100)
+def test_rolling_upgrade_recreates_every_server_from_a_new_build(
+    state_dir: Path, engine: Any, images: tuple[str, str], tmp_path: Path
 ) -> None:
-    node_image = images[0]
-    repo = node_image.split(":", 1)[0]
-    engine.tag(node_image, repo, NEW_TAG)
-    new_image = f"{repo}:{NEW_TAG}"
+    source = new_source(tmp_path / "new-build")
+    new_build = tree_id(source / "cluster")
+    node = build_image(source)
+    new_image = f"{node['name']}:{NEW_TAG}"
+    built = [node["tag"], new_image]
     try:
+        assert new_image in node["aliases"] and not node["tag"].endswith(":latest")
+        new_id = engine.inspect_image(new_image)["Id"]
+        assert engine.inspect_image(node["tag"])["Id"] == new_id
+        assert engine.inspect_image(f"{node['name']}:latest")["Id"] != new_id  # latest stays
         up = afcheck(
             "up", "--backend", "docker", "--servers", "3", "--state-dir", str(state_dir), "--json"
         )
@@ -87,6 +141,10 @@ def test_rolling_upgrade_recreates_every_server_from_the_new_image(
         servers = started["servers"]
         password = started["auth"]["password"]
         writer = Writer(servers, password)
+        before = versions(writer.urls, writer.headers)
+        old_builds = {build for _, build in before.values()}
+        assert {v for v, _ in before.values()} == {VERSION} and len(old_builds) == 1, before
+        assert new_build not in old_builds
         leader = writer.leader()
         assert leader is not None
         status, _ = http_json(
@@ -112,6 +170,10 @@ def test_rolling_upgrade_recreates_every_server_from_the_new_image(
         for s in state["servers"]:
             info = engine.inspect_container(s["container"])
             assert info["Config"]["Image"] == new_image and info["State"]["Running"], s["id"]
+            assert info["Image"] == new_id, s["id"]
+        # every server now runs the new build: its version and source hash
+        after = versions(writer.urls, writer.headers)
+        assert after == {sid: (NEW_VERSION, new_build) for sid in before}, after
         # every acknowledged write is on the leader after the upgrade
         now = writer.leader()
         assert now is not None and now != leader  # the old leader handed over
@@ -130,4 +192,8 @@ def test_rolling_upgrade_recreates_every_server_from_the_new_image(
         assert status_cmd.returncode == 0, status_cmd.stderr
         assert json.loads(status_cmd.stdout)["server_leader"] == now
     finally:
-        engine.remove_image(new_image)
+        recorded = state_dir / "cluster.json"
+        if recorded.exists():  # its containers hold the image: remove them first
+            remove_run(engine, json.loads(recorded.read_text())["run_id"])
+        for ref in built:
+            engine.remove_image(ref)
