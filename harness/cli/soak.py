@@ -18,6 +18,8 @@ from typing import Any
 from harness.cli import EXIT_HARNESS, UsageError
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# what a round may run: imported before the first round (harness.soak.memory.import_all)
+ROUND_PACKAGES = ("harness.core", "harness.checkers", "workloads", "nemesis.faults", "reports")
 
 
 def parse_duration(text: str) -> float:
@@ -71,6 +73,7 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from harness.cli.registry import FAULTS, REGISTRY, WORKLOADS
+    from harness.soak import memory
     from harness.soak.index_page import write_index
     from harness.soak.plan import build_matrix, load_matrix_file, parse_shard
     from harness.soak.runner import SoakConfig, SoakRunner, git_commit
@@ -143,6 +146,9 @@ def main(args: argparse.Namespace) -> int:
         write_index([s], s)
 
     after = None if args.no_index else index
+    # every round's code imported up front, so the harness RSS does not step up each
+    # time the plan reaches a new cell (see harness.soak.memory)
+    memory.import_all(ROUND_PACKAGES)
     if args.marathon:
         from harness.soak.marathon import MarathonRunner
 

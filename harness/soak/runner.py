@@ -27,7 +27,7 @@ from typing import Any, Protocol, TextIO
 from harness.core.fault import Fault
 from harness.core.runner import Nemesis, RunResult, finish, run_test
 from harness.core.test import Test, Timeouts, default_cluster
-from harness.soak import retention, rundir
+from harness.soak import memory, retention, rundir
 from harness.soak.plan import Matrix, Round, draw, shard_indices
 from harness.soak.state import DONE, SoakState
 from harness.soak.store_index import HARNESS_ERROR, run_figures, verdict_of
@@ -257,6 +257,8 @@ class SoakRunner:
             except OSError as exc:  # a full disk, say: noted, and the soak goes on
                 record["keep-error"] = f"{type(exc).__name__}: {exc}"
         record["seconds"] = round(time.monotonic() - t0, 1)
+        del result, test
+        memory.release()  # the round's history and results are garbage now: give the pages back
         record.update(harness_rss_kb())
         return record
 
