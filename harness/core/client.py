@@ -39,6 +39,10 @@ NOT_LEADER = 1496
 LEADERSHIP_CHALLENGE = 1495
 SYNC_REPLICATION_TIMEOUT = 1457
 
+# the longest pause between two tries of one operation while no leader is known: a
+# failover is noticed within this much of the new leader taking over
+MAX_BACKOFF_S = 0.1
+
 HEADER_ENDPOINT = "X-Arango-Endpoint"
 HEADER_SERVER_ID = "X-Arango-Server-Id"
 HEADER_DIRTY = "X-Arango-Potential-Dirty-Read"
@@ -204,26 +208,56 @@ class ArangoClient:
     async def refresh_endpoints(
         self, wait_s: float = 1.0, avoid: ServerAddress | None = None
     ) -> ServerAddress | None:
-        """Ask the servers for ``/_api/cluster/endpoints``; adopt the first known one.
+        """Ask every server for ``/_api/cluster/endpoints`` at once; adopt the first known leader.
 
         ``avoid`` is a server that just failed to answer or refused as a
-        non-leader: it is asked last, and an answer naming it as the leader is
-        stale (a follower that has not yet seen the failover) and passed over.
+        non-leader: an answer naming it as the leader is stale (a follower that
+        has not yet seen the failover) and passed over, unless it comes from
+        ``avoid`` itself. The servers are asked concurrently and the first
+        acceptable answer wins, so a server that hangs (cut off by a partition,
+        paused) costs nothing when another one knows the leader; only when no
+        server names one does the refresh wait for every answer, at most
+        ``wait_s``.
         """
-        order = [s for s in self.servers if s is not avoid]
-        for s in order + ([avoid] if avoid else []):
+
+        async def ask(s: ServerAddress) -> tuple[ServerAddress, ServerAddress] | None:
             resp = await self._send(s, "GET", "/_api/cluster/endpoints", None, None, {}, wait_s)
             if resp.outcome != "ok" or not isinstance(resp.body, dict):
-                continue
+                return None
             endpoints = resp.body.get("endpoints")
-            if isinstance(endpoints, list) and endpoints:
-                first = endpoints[0]
-                if isinstance(first, dict):
-                    leader = self.resolve(str(first.get("endpoint", "")))
-                    if leader is not None and (leader is not avoid or s is avoid):
-                        self._leader = leader
-                        return leader
-        return None
+            if not isinstance(endpoints, list) or not endpoints:
+                return None
+            first = endpoints[0]
+            if not isinstance(first, dict):
+                return None
+            leader = self.resolve(str(first.get("endpoint", "")))
+            if leader is None or (leader is avoid and s is not avoid):
+                return None
+            return s, leader
+
+        # ``avoid`` naming itself is believed only when no other server names a leader
+        fallback: ServerAddress | None = None
+        pending = {asyncio.ensure_future(ask(s)) for s in self.servers}
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    answer = task.result()
+                    if answer is None:
+                        continue
+                    if answer[0] is avoid:
+                        fallback = answer[1]
+                        continue
+                    self._leader = answer[1]
+                    return answer[1]
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if fallback is not None:
+            self._leader = fallback
+        return fallback
 
     async def request(
         self,
@@ -284,7 +318,8 @@ class ArangoClient:
             # vacuum or refused: back off, then look for the leader elsewhere, never
             # trusting an answer that names the server that just refused
             self._leader = None
-            await asyncio.sleep(min(self.retry_backoff * attempts, max(0.0, remaining)))
+            backoff = min(self.retry_backoff * attempts, MAX_BACKOFF_S)
+            await asyncio.sleep(min(backoff, max(0.0, remaining)))
             found = await self.refresh_endpoints(
                 wait_s=min(0.5, max(0.05, remaining)), avoid=server
             )

@@ -243,10 +243,14 @@ def test_a_silent_leader_is_suspected_and_the_next_operation_finds_the_new_one()
         lost = await client.request("POST", "/_api/document/c", body={"_key": "x"})
         assert lost.outcome == "info"
         assert _believed_leader(client) is None
-        before = len(servers["s1"].requests)
+
+        def writes_to_s1() -> int:
+            return sum(1 for _, path in servers["s1"].requests if path == "/_api/document/c")
+
+        before = writes_to_s1()
         found = await client.request("POST", "/_api/document/c", body={"_key": "2"})
         assert found.outcome == "ok" and found.node == "s2" and found.attempts == 1
-        assert len(servers["s1"].requests) == before  # nothing more was sent to the dead one
+        assert writes_to_s1() == before  # no operation was sent to the dead one
 
     asyncio.run(
         _with_servers(
@@ -296,3 +300,31 @@ def test_a_fenced_leader_naming_itself_does_not_win_the_client_back() -> None:
             max_attempts=8,
         )
     )
+
+
+def test_a_hanging_server_does_not_hold_up_finding_the_leader() -> None:
+    """Issue 11 §4: the servers are asked for the leader at once, and the first server
+    that names one is believed; before, a server cut off by a partition and asked
+    first held every refresh for its whole wait."""
+    urls: dict[str, str] = {}
+    still_hanging: list[bool] = []
+
+    async def cut_off(request: web.Request) -> web.StreamResponse:
+        still_hanging.append(True)
+        try:
+            await asyncio.sleep(3)
+        finally:
+            still_hanging[-1] = False
+        return web.Response(status=200)
+
+    async def new_leader(request: web.Request) -> web.StreamResponse:
+        endpoints = [{"endpoint": urls["s2"]}, {"endpoint": urls["s1"]}]
+        return answer(200, {"error": False, "code": 200, "endpoints": endpoints}, "s2")
+
+    async def body(client: ArangoClient, servers: dict[str, FakeServer]) -> None:
+        urls.update({k: v.url for k, v in servers.items()})
+        found = await client.refresh_endpoints(wait_s=20.0)
+        assert found is not None and found.id == "s2"
+        assert still_hanging == [True]  # found while s1 (first in order) had not answered
+
+    asyncio.run(_with_servers({"s1": cut_off, "s2": new_leader}, body))
