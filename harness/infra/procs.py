@@ -141,6 +141,9 @@ def wait_gone(pid: int, limit: float) -> bool:
     return not alive(pid)
 
 
+KILL_WAIT_S = 20.0  # how long a SIGKILLed process may take to be gone
+
+
 def stop(pid: int, grace: float = 5.0) -> bool:
     """SIGTERM the group led by ``pid``, SIGKILL after ``grace`` s; True when it is gone."""
     if not alive(pid):
@@ -151,7 +154,9 @@ def stop(pid: int, grace: float = 5.0) -> bool:
     if wait_gone(pid, grace):
         return True
     signal_group(pid, signal.SIGKILL)
-    return wait_gone(pid, 5.0)
+    # a SIGKILLed process still in an uninterruptible wait (an fsync on a loaded disk)
+    # exits only when that returns
+    return wait_gone(pid, KILL_WAIT_S)
 
 
 # -- logs ----------------------------------------------------------------------
