@@ -72,7 +72,8 @@ def _load(path: Path) -> dict[str, Any] | None:
 
 
 def run_figures(results: dict[str, Any]) -> tuple[int | None, list[float]]:
-    """Acknowledged writes lost, and each unplanned failover's seconds, from ``results.json``."""
+    """Acknowledged writes lost (for the jobs workload: acknowledged jobs never
+    executed), and each unplanned failover's seconds, from ``results.json``."""
     lost: int | None = None
     promise = (results.get("promises") or {}).get("acked-writes-survive") or {}
     evidence = promise.get("evidence")
@@ -82,6 +83,9 @@ def run_figures(results: dict[str, Any]) -> tuple[int | None, list[float]]:
     set_full = checkers.get("set-full") or {}
     if lost is None and isinstance(set_full.get("lost-count"), int):
         lost = set_full["lost-count"]
+    jobs = checkers.get("jobs") or {}
+    if lost is None and isinstance(jobs.get("lost-count"), int):
+        lost = jobs["lost-count"]  # acknowledged enqueues never executed
     avail = checkers.get("availability") or {}
     failovers = [
         round(f["duration_ns"] / 1e9, 3)
