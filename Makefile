@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PYTEST := $(VENV)/bin/pytest -n 2 --dist loadgroup
+# --max-worker-restart 0: under --dist loadgroup, pytest-xdist 3.8 hangs for good after it
+# replaces a crashed worker; a crashed worker must fail the run, not stall it
+PYTEST := $(VENV)/bin/pytest -n 2 --dist loadgroup --max-worker-restart 0
 
 .PHONY: setup demo test lint typecheck unit nemesis-short docker-tier nemesis soak soak-smoke bench fuzz images clean
 

@@ -48,6 +48,9 @@ from cluster.server.storage_tx import USERS_COLLECTION, Tx, database_not_found
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+#: how long close() waits for reads in flight on other threads
+CLOSE_READ_WAIT_S = 10.0
+
 
 class StorageOpenError(RuntimeError):
     """The data file cannot be opened or is not a data file of ours."""
@@ -63,6 +66,10 @@ class Storage:
         self._wlock = threading.Lock()
         self._readers_lock = threading.Lock()
         self._readers: list[sqlite3.Connection] = []
+        # reads in flight on any thread: close() waits for them, because closing
+        # a connection while another thread runs a statement on it crashes SQLite
+        self._reads_idle = threading.Condition(self._readers_lock)
+        self._active_reads = 0
         self._local = threading.local()
         self._closed = False
         try:
@@ -85,25 +92,49 @@ class Storage:
                 )
             )
 
-    def close(self) -> None:
-        with self._wlock, self._readers_lock:
+    def close(self, read_wait_s: float = CLOSE_READ_WAIT_S) -> None:
+        """Close every connection once the reads in flight have finished.
+
+        New reads are refused at once. A read still running after
+        ``read_wait_s`` keeps the reader connections open (they are freed
+        with this object) rather than have them closed under it.
+        """
+        with self._wlock, self._reads_idle:
             self._closed = True
             self._wconn.close()
+            if not self._reads_idle.wait_for(lambda: self._active_reads == 0, read_wait_s):
+                log.warning(
+                    "storage %s: %d reads still running after %.0f s; readers left open",
+                    self.path,
+                    self._active_reads,
+                    read_wait_s,
+                )
+                return
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
 
-    def _reader(self) -> sqlite3.Connection:
-        """This thread's reader connection (one per thread, so reads never wait for each other)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            with self._readers_lock:
-                if self._closed:
-                    raise sqlite3.ProgrammingError(f"storage {self.path} is closed")
+    def _begin_read(self) -> sqlite3.Connection:
+        """This thread's reader connection, counted as in use until :meth:`_end_read`.
+
+        One connection per thread, so reads never wait for each other.
+        """
+        with self._readers_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError(f"storage {self.path} is closed")
+            conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+            if conn is None:
                 conn = open_connection(self.path)
                 self._readers.append(conn)
-            self._local.conn = conn
-        return conn
+                self._local.conn = conn
+            self._active_reads += 1
+            return conn
+
+    def _end_read(self) -> None:
+        with self._reads_idle:
+            self._active_reads -= 1
+            if self._active_reads == 0:
+                self._reads_idle.notify_all()
 
     def _meta(self, key: str, default: str) -> str:
         row = self._wconn.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
@@ -176,11 +207,15 @@ class Storage:
 
     def read(self, op: Callable[[Tx], T]) -> T:
         """Run a read-only op on this thread's reader connection (committed data only)."""
-        cur = self._reader().cursor()
+        conn = self._begin_read()
         try:
-            return op(Tx(cur, self._last_tick, self._epoch, self.cache))
+            cur = conn.cursor()
+            try:
+                return op(Tx(cur, self._last_tick, self._epoch, self.cache))
+            finally:
+                cur.close()
         finally:
-            cur.close()
+            self._end_read()
 
     # -- databases -----------------------------------------------------------
     def create_database(self, name: str) -> dict[str, Any]:
