@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import random
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from harness.cli import EXIT_HARNESS, UsageError
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-# what a round may run: imported before the first round (harness.soak.memory.import_all)
+# what the marathon may run: imported before it starts (harness.soak.memory.import_all)
 ROUND_PACKAGES = ("harness.core", "harness.checkers", "workloads", "nemesis.faults", "reports")
 
 
@@ -74,7 +75,6 @@ def register(subparsers: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     from harness.cli.registry import FAULTS, REGISTRY, WORKLOADS
     from harness.soak import memory
-    from harness.soak.index_page import write_index
     from harness.soak.plan import build_matrix, load_matrix_file, parse_shard
     from harness.soak.runner import SoakConfig, SoakRunner, git_commit
     from harness.soak.state import SoakState, load_state
@@ -143,21 +143,30 @@ def main(args: argparse.Namespace) -> int:
     )
 
     def index(s: Path) -> None:
-        write_index([s], s)
+        # in a process of its own, like the rounds: reading every run of the store
+        # must not leave its pages with the soak
+        subprocess.run(
+            [sys.executable, "-m", "harness.cli", "index", str(s)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
 
     after = None if args.no_index else index
-    # every round's code imported up front, so the harness RSS does not step up each
-    # time the plan reaches a new cell (see harness.soak.memory)
-    memory.import_all(ROUND_PACKAGES)
     if args.marathon:
         from harness.soak.marathon import MarathonRunner
 
+        # the marathon runs its one long round in this process: every round's code is
+        # imported up front (see harness.soak.memory)
+        memory.import_all(ROUND_PACKAGES)
         cfg.max_rounds = 1
         marathon = MarathonRunner(cfg, state, REGISTRY, after_round=after)
         marathon.fault_every, marathon.sample_every = args.fault_every, args.sample_every
         runner: SoakRunner = marathon
     else:
-        runner = SoakRunner(cfg, state, REGISTRY, after_round=after)
+        # each round in a process of its own (harness.cli.soak_round)
+        round_command = [sys.executable, "-m", "harness.cli.soak_round"]
+        runner = SoakRunner(cfg, state, REGISTRY, after_round=after, round_command=round_command)
     try:
         return asyncio.run(runner.run())
     except Exception as exc:

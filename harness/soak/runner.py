@@ -6,6 +6,12 @@ ends the workload of the round in flight early: the round still heals, runs
 its final reads and is checked, then is marked ``incomplete`` and the soak
 stops (a second signal cancels the round outright). ``store/latest`` and the
 index only ever point at complete runs.
+
+Given a ``round_command`` (``afcheck soak`` passes
+``python -m harness.cli.soak_round``), each round runs in a process of its own
+and the soak forwards its signals there: what a round allocates goes back to
+the system when its process exits, so the soak's own RSS stays flat for hours.
+Without one, rounds run in this process (the tests' fakes do that).
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from harness.core.fault import Fault
+from harness.core.run_files import write_json
 from harness.core.runner import Nemesis, RunResult, finish, run_test
 from harness.core.test import Test, Timeouts, default_cluster
 from harness.soak import memory, retention, rundir
@@ -105,6 +114,10 @@ def round_test(r: Round, cfg: SoakConfig, plugins: Plugins) -> Test:
     )
 
 
+class RoundFailed(Exception):
+    """The round's process reported a harness failure (its text is the error as recorded)."""
+
+
 def exit_status(rounds: list[dict[str, Any]]) -> int:
     """0 every promise held, 1 one broke, 3 the harness failed a round, 2 unknown verdicts."""
     statuses = {r.get("status") for r in rounds}
@@ -127,26 +140,47 @@ class SoakRunner:
         plugins: Plugins,
         out: TextIO = sys.stdout,
         after_round: Callable[[Path], None] | None = None,
+        round_command: list[str] | None = None,
     ) -> None:
         self.cfg = cfg
         self.state = state
         self.plugins = plugins
         self.out = out
         self.after_round = after_round
+        self.round_command = round_command
         self.stop_reason: str | None = None
         self._end_workload = asyncio.Event()
         self._task: asyncio.Task[RunResult] | None = None
+        self._child: asyncio.subprocess.Process | None = None
+        self._signals = 0
+        self._round_peak_kb: int | None = None
 
     # ---- signals -------------------------------------------------------------
 
     def _on_signal(self, signame: str) -> None:
+        self._signals += 1
         if self.stop_reason is None:
             self.stop_reason = signame
             print(f"soak: {signame}: ending the round in flight", file=sys.stderr, flush=True)
             self._end_workload.set()
+            self._tell_child()
+        elif self._child is not None:
+            print(f"soak: second {signame}: cancelling the round", file=sys.stderr, flush=True)
+            self._tell_child()
         elif self._task is not None:
             print(f"soak: second {signame}: cancelling the round", file=sys.stderr, flush=True)
             self._task.cancel()
+
+    def _tell_child(self) -> None:
+        """Pass a signal on to the round's process: 1st ends its workload, 2nd cancels, 3rd kills."""
+        child = self._child
+        if child is None or child.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            if self._signals >= 3:
+                child.kill()
+            else:
+                child.send_signal(signal.SIGTERM)
 
     # ---- what a round is (the marathon overrides these) -------------------------
 
@@ -157,7 +191,56 @@ class SoakRunner:
         return round_test(r, self.cfg, self.plugins)
 
     async def execute(self, test: Test) -> RunResult:
-        return await run_test(test, stop=self._end_workload)
+        if self.round_command is None:
+            return await run_test(test, stop=self._end_workload)
+        return await self._execute_apart(test)
+
+    async def _execute_apart(self, test: Test) -> RunResult:
+        """Run ``test`` in a process of its own; read its verdict from the run directory."""
+        assert self.round_command is not None
+        with tempfile.TemporaryDirectory(prefix=".round-", dir=self.cfg.store) as tmp:
+            spec, outcome_path = Path(tmp) / "test.json", Path(tmp) / "outcome.json"
+            write_json(spec, test.to_json())
+            child = await asyncio.create_subprocess_exec(
+                *self.round_command,
+                "run",
+                str(spec),
+                str(outcome_path),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,  # a terminal's ^C reaches the soak, which passes it on
+            )
+            self._child = child
+            try:
+                for _ in range(min(self._signals, 2)):  # signals that came before it started
+                    self._tell_child()
+                code = await child.wait()
+            except asyncio.CancelledError:
+                with contextlib.suppress(ProcessLookupError):
+                    child.kill()
+                await child.wait()
+                raise
+            finally:
+                self._child = None
+            try:
+                outcome = json.loads(outcome_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                outcome = {}
+        self._round_peak_kb = outcome.get("peak_rss_kb")
+        if outcome.get("cancelled"):
+            raise asyncio.CancelledError
+        if outcome.get("error"):
+            raise RoundFailed(outcome["error"])
+        if not outcome.get("run_dir"):
+            raise RoundFailed(f"the round's process exited with status {code} and no outcome")
+        run_dir = Path(outcome["run_dir"])
+        try:
+            results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RoundFailed(f"cannot read {run_dir / 'results.json'}: {exc}") from None
+        report = run_dir / "report.html"
+        valid = results.get("valid", "unknown")
+        return RunResult(run_dir, valid, results, report if report.exists() else None, test)
 
     # ---- the loop ------------------------------------------------------------
 
@@ -228,6 +311,8 @@ class SoakRunner:
             result = await self._task
         except asyncio.CancelledError:
             error = "cancelled by a second signal"
+        except RoundFailed as exc:
+            error = str(exc)
         except Exception as exc:  # a harness failure ends this round, never the soak
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         finally:
@@ -260,6 +345,9 @@ class SoakRunner:
         del result, test
         memory.release()  # the round's history and results are garbage now: give the pages back
         record.update(harness_rss_kb())
+        if self._round_peak_kb is not None:
+            record["round_peak_rss_kb"] = self._round_peak_kb
+            self._round_peak_kb = None
         return record
 
     def _keep(self, run_dir: Path, r: Round, record: dict[str, Any], incomplete: bool) -> None:
@@ -274,13 +362,28 @@ class SoakRunner:
         rundir.compact(run_dir, passing=record["status"] == "valid")
         if (run_dir / "report.html").exists():
             # the report links the node logs, which compaction just gzipped
-            from reports.render import render_report
-
-            try:
-                render_report(run_dir)
-            except Exception as exc:  # the round's verdict stands; the old report stays
-                record["report-error"] = f"{type(exc).__name__}: {exc}"
+            self._render(run_dir, record)
         record["size_bytes"] = rundir.dir_size(run_dir)
+
+    def _render(self, run_dir: Path, record: dict[str, Any]) -> None:
+        """Render the round's report again (in the round's own kind of process)."""
+        if self.round_command is not None:
+            done = subprocess.run(
+                [*self.round_command, "report", str(run_dir)],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:  # the round's verdict stands; the old report stays
+                record["report-error"] = (done.stderr.strip().splitlines() or ["failed"])[-1]
+            return
+        from reports.render import render_report
+
+        try:
+            render_report(run_dir)
+        except Exception as exc:  # the round's verdict stands; the old report stays
+            record["report-error"] = f"{type(exc).__name__}: {exc}"
 
     # ---- after each round ----------------------------------------------------
 
