@@ -9,13 +9,14 @@
   :func:`release` collects cycles and asks glibc to return every free page
   (``malloc_trim(0)``) after each round.
 
-Measured: a soak repeating one cell keeps the harness at 46 to 47 MB over 17
-rounds, but a soak over the whole matrix still climbs slowly (52 MB after the
+Measured: a soak repeating one cell kept the harness at 46 to 47 MB over 17
+rounds, but a soak over the whole matrix still climbed slowly (52 MB after the
 first round, 80 MB after 70). Traced Python objects grew by no more than tens
-of kB a round at any call site, so the likely cause is allocator arenas kept
-by a few long-lived objects from rounds of every shape, which neither measure
-can return (not yet proven). Running each round in a process of its own is
-the next step.
+of kB a round at any call site: the likely cause is allocator arenas kept by a
+few long-lived objects from rounds of every shape, which neither measure can
+return. So ``afcheck soak`` now runs each round in a process of its own
+(:mod:`harness.cli.soak_round`); these measures remain for the marathon,
+whose one long round runs in the soak's process, and between rounds.
 """
 
 from __future__ import annotations
