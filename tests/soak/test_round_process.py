@@ -82,7 +82,8 @@ def soak(
 
 
 def results_of(store: Path, record: dict[str, Any]) -> dict[str, Any]:
-    return json.loads((store / record["run_dir"] / "results.json").read_text())
+    results: dict[str, Any] = json.loads((store / record["run_dir"] / "results.json").read_text())
+    return results
 
 
 def test_a_valid_round_in_its_own_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
