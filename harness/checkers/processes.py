@@ -17,9 +17,22 @@ import threading
 from multiprocessing.context import BaseContext
 
 
+def thread_count() -> int:
+    """This process's threads as the OS counts them (``/proc/self/task`` where there is one).
+
+    :func:`threading.active_count` misses threads started with
+    ``_thread.start_new_thread`` or by C code, such as pytest-xdist's
+    execnet receiver, and forking beside one of those can hang the child.
+    """
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
 def start_method() -> str:
     """``fork`` from a single-threaded POSIX process, else ``spawn``."""
-    if os.name == "posix" and threading.active_count() == 1:
+    if os.name == "posix" and thread_count() == 1:
         return "fork"
     return "spawn"
 
