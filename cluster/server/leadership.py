@@ -275,6 +275,8 @@ class Leadership:
             "lease": self.cfg.lease_seconds,
             "syncFollower": self.sync.current if self.sync_mode else None,
             "followers": self.acks.to_json() if self.role == Role.LEADER else {},
+            # Supervision/Health as of this server's last heartbeat
+            "health": dict(self.health),
             "applier": self.applier.status(),
             "handingOver": self.handing_over,
             "lastError": self.last_error,

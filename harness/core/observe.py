@@ -11,7 +11,7 @@ simply counts as not answering.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aiohttp
@@ -173,12 +173,10 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
-async def server_roles(backend: Backend, wait: float = DEFAULT_TIMEOUT) -> list[dict[str, Any]]:
-    """Each server's claimed role: ``{"node", "role", "epoch", "leader", "last_tick"}``.
-
-    ``role`` is ``leader``/``fenced``/``follower`` as the server claims it, ``unknown`` when it
-    answers without a known role, ``down`` when it does not answer in time.
-    """
+async def server_answers(
+    backend: Backend, wait: float = DEFAULT_TIMEOUT
+) -> dict[str, dict[str, Any] | None]:
+    """Each server's ``/_admin/server/role`` answer as it came (None when it did not answer)."""
     servers = _servers(backend)
     headers = backend.credentials.server_headers()
     async with _session(wait) as session:
@@ -188,7 +186,36 @@ async def server_roles(backend: Backend, wait: float = DEFAULT_TIMEOUT) -> list[
                 for s in servers
             )
         )
-    return [
-        role_record(s.id, ans if isinstance(ans, dict) else None)
+    return {
+        s.id: ans if isinstance(ans, dict) else None
         for s, ans in zip(servers, answers, strict=True)
+    }
+
+
+async def server_roles(backend: Backend, wait: float = DEFAULT_TIMEOUT) -> list[dict[str, Any]]:
+    """Each server's claimed role: ``{"node", "role", "epoch", "leader", "last_tick"}``.
+
+    ``role`` is ``leader``/``fenced``/``follower`` as the server claims it, ``unknown`` when it
+    answers without a known role, ``down`` when it does not answer in time.
+    """
+    answers = await server_answers(backend, wait)
+    return [role_record(node, ans) for node, ans in answers.items()]
+
+
+def unhealthy_followers(answers: Mapping[str, dict[str, Any] | None]) -> list[str] | None:
+    """The servers the leader does not yet see GOOD, from :func:`server_answers`.
+
+    None while no single server claims leadership; ``[]`` when the leader sees every
+    other server GOOD in ``Supervision/Health`` (so it can fail over, hand over, and in
+    sync mode name a sync follower).
+    """
+    leaders = [
+        (node, ans) for node, ans in answers.items() if ans and ans.get("afRole") == "leader"
     ]
+    if len(leaders) != 1:
+        return None
+    leader, answer = leaders[0]
+    details = answer.get("details")
+    health = details.get("health") if isinstance(details, dict) else None
+    health = health if isinstance(health, dict) else {}
+    return [node for node in answers if node != leader and health.get(node) != "GOOD"]

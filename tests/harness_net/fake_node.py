@@ -1,6 +1,7 @@
 """A stand-in node for backend lifecycle tests: accepts the agent/server flags and answers
 the few endpoints the backend polls (``/_api/agency/config``, ``/_admin/server/role``,
-``/_api/version``). ``a1`` leads the agency and ``s1`` the servers."""
+``/_api/version``). ``a1`` leads the agency and ``s1`` the servers, and sees every
+``--peer`` GOOD."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--id", required=True)
     parser.add_argument("--listen", required=True)
+    parser.add_argument("--peer", action="append", default=[])
     args, _ = parser.parse_known_args()
     host, port = args.listen.rsplit(":", 1)
     ticks = 0
@@ -23,9 +25,10 @@ async def main() -> None:
 
     async def role(_: web.Request) -> web.Response:
         leader = args.id == "s1"
+        health = {p.split("=", 1)[0]: "GOOD" for p in args.peer} if leader else {}
         return web.json_response(
             {"role": "SINGLE", "mode": "resilient", "afRole": "leader" if leader else "follower",
-             "epoch": 1, "lastTick": ticks, "leader": "s1"}
+             "epoch": 1, "lastTick": ticks, "leader": "s1", "details": {"health": health}}
         )  # fmt: skip
 
     async def version(_: web.Request) -> web.Response:

@@ -1,4 +1,5 @@
-"""Waiting until a started cluster answers: the agency has a leader, a server leads.
+"""Waiting until a started cluster answers: the agency has a leader, a server leads
+and sees its followers GOOD.
 
 Backend-neutral: a backend passes a check that its nodes still run (raising
 when one exited) and a way to build the error for a node that did not come up
@@ -63,20 +64,33 @@ class Readiness:
         await self.until(deadline, "did not answer or no agency leader was elected", check)
 
     async def servers(self, deadline: float) -> None:
-        """Every server answers and one of them claims leadership (at once when there are none)."""
+        """Every server answers, one of them leads, and the leader sees every other GOOD.
+
+        The last part makes a started cluster ready for what a test does first: a
+        switchover, a failover, or (in sync mode) a write that needs a sync follower.
+        With no servers this returns at once.
+        """
         servers = self._ids("server")
         if not servers:
             return
 
         async def check() -> str | None:
             await self.check_alive(servers)
-            roles = await observe.server_roles(self.backend)
-            down = [r["node"] for r in roles if r["role"] == "down"]
+            answers = await observe.server_answers(self.backend)
+            down = [node for node, ans in answers.items() if ans is None]
             if down:
-                return str(down[0])
-            return None if any(r["role"] == "leader" for r in roles) else servers[0]
+                return down[0]
+            unhealthy = observe.unhealthy_followers(answers)
+            if unhealthy is None:
+                return servers[0]
+            return unhealthy[0] if unhealthy else None
 
-        await self.until(deadline, "did not answer, or no server became leader,", check)
+        await self.until(
+            deadline,
+            "did not answer, no server became leader, or the leader did not see every"
+            " follower GOOD,",
+            check,
+        )
 
     async def node(self, node_id: str) -> None:
         """One (re)started node answers."""
