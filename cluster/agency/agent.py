@@ -30,7 +30,7 @@ from cluster.common.errors import (
     ERROR_HTTP_SERVICE_UNAVAILABLE,
     ArangoError,
 )
-from cluster.common.http import client_session
+from cluster.common.http import app_runner, client_session
 from cluster.common.tokens import InternalToken
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class Agent:
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         host, port = parse_listen(self.cfg.listen)
-        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        self._runner = app_runner(build_app(self))
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port, reuse_address=True).start()
         await self._extensions.open()

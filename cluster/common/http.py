@@ -7,6 +7,7 @@
 * :func:`read_json` reads a request body with a size limit and a clear error.
 * :func:`client_session` makes an outgoing session whose every request has a
   timeout.
+* :func:`app_runner` serves an app with a bounded shutdown.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from cluster.common.errors import (
 log = logging.getLogger(__name__)
 
 DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
+# How long a stopping node lets its open connections finish (s). aiohttp's own
+# default is 60 s, and a keep-alive or lingering connection could hold a SIGTERM
+# for 10 s or more, past the launchers' grace before SIGKILL.
+SHUTDOWN_GRACE_S = 2.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -125,4 +130,12 @@ def setup_logging(node_id: str, level: str = "INFO") -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         stream=sys.stderr,
         format=f"%(asctime)s {node_id} %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def app_runner(app: web.Application) -> web.AppRunner:
+    """A runner for a node's app: no access log, no signal handling of its own, and a
+    cleanup that gives open connections at most :data:`SHUTDOWN_GRACE_S` per stage."""
+    return web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cluster.common.http import client_session, make_error_middleware
+from cluster.common.http import app_runner, client_session, make_error_middleware
 from cluster.common.tokens import MIN_SECRET_BYTES, SecretError, read_secret_file
 from cluster.server.agency_client import AgencyClient
 from cluster.server.app import build_client_routes
@@ -193,7 +193,7 @@ class ServerNode:
         )
 
         host, port = cfg.host_port
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = app_runner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
         await site.start()
