@@ -40,6 +40,13 @@ if its heartbeat value changed within ``ok_threshold`` seconds, BAD up to
 scratch: its first sight of a heartbeat counts as a change at that moment,
 and until it has seen a server's heartbeat actually change it never reports
 that server healthier than the stored status, nor promotes it.
+
+Time this agent could not watch does not count against the servers: when the
+loop's ticks are more than ``ok_threshold`` apart (the process was paused,
+its event loop blocked, or its clock jumped), every server's silence is
+shortened by the stall (:meth:`Supervision.discount`). Without it, a paused
+agency leader failed over a healthy leader on the first tick after it resumed,
+before the heartbeats queued meanwhile had been read.
 """
 
 from __future__ import annotations
@@ -134,6 +141,11 @@ class Supervision:
         """Forget every observation (called when this agent becomes leader)."""
         self._seen.clear()
         self._last_reason = None
+
+    def discount(self, seconds: float) -> None:
+        """Take ``seconds`` this agent could not watch off every server's silence."""
+        for obs in self._seen.values():
+            obs.changed_at += seconds
 
     # ------------------------------------------------------------------ health
 
@@ -300,15 +312,27 @@ class Supervision:
     async def run(self, stop: asyncio.Event) -> None:
         """Supervise while this agent leads, until ``stop`` is set."""
         leading = False
+        last_tick: float | None = None
         while not stop.is_set():
             if self.handle.is_leader():
                 if not leading:
                     self.reset()
                     leading = True
                     log.info("supervision: started on the agency leader")
+                now = clock.monotonic()
+                if last_tick is not None and now - last_tick > self.config.ok_threshold:
+                    stalled = now - last_tick - self.config.interval
+                    log.warning(
+                        "supervision: this agent could not watch for %.1f s; that time "
+                        "does not count against any server",
+                        stalled,
+                    )
+                    self.discount(stalled)
+                last_tick = now
                 await self._tick()
             elif leading:
                 leading = False
+                last_tick = None
                 log.info("supervision: paused, this agent is no longer leader")
             try:
                 await asyncio.wait_for(stop.wait(), clock.real_duration(self.config.interval))

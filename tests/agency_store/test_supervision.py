@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from typing import Any
 
 import pytest
@@ -358,6 +359,46 @@ async def _survives_write_failures() -> None:
                 break
             await asyncio.sleep(0.01)
         assert Broken.calls >= 3 and not task.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+
+def test_discount_keeps_an_unwatched_stall_from_failing_anyone(agent: FakeAgent) -> None:
+    sup = Supervision(agent, SupervisionConfig())
+    agent.beat("s1")
+    run_step(sup, agent, 0.0)
+    sup.discount(6.0)  # the agent was paused from 0.2 s to 6.2 s
+    run_step(sup, agent, 6.2)
+    assert agent.status("s1") == "GOOD"
+    run_step(sup, agent, 7.8)  # 1.6 s watched without a beat
+    assert agent.status("s1") == "BAD"
+    run_step(sup, agent, 9.3)
+    assert agent.status("s1") == "FAILED"  # a real silence still fails it
+
+
+def test_run_loop_does_not_count_its_own_stall_against_servers() -> None:
+    asyncio.run(asyncio.wait_for(_does_not_count_its_own_stall(), 30))
+
+
+async def _does_not_count_its_own_stall() -> None:
+    """A blocked loop (as after SIGSTOP) resumes with every server as healthy as before."""
+    agent = FakeAgent()
+    agent.beat("s1", "s2")
+    sup = Supervision(agent, SupervisionConfig(interval=0.05, ok_threshold=0.5, grace_period=1.0))
+    stop = asyncio.Event()
+    task = asyncio.create_task(sup.run(stop))
+    try:
+        for _ in range(100):
+            if agent.status("s1") == "GOOD":
+                break
+            await asyncio.sleep(0.01)
+        agent.beat("s1", "s2")
+        await asyncio.sleep(0.1)
+        time.sleep(2.0)  # noqa: ASYNC251 (the agent's event loop is blocked on purpose)
+        await asyncio.sleep(0.15)  # a few ticks, and no heartbeat arrives
+        assert agent.status("s1") == "GOOD" and agent.status("s2") == "GOOD"
+        assert agent.value(f"{P}/Target/FailedServers/s1") is None
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
