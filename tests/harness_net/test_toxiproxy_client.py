@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
+import socket
 import time
 
 import pytest
@@ -31,21 +30,22 @@ def test_unreachable_toxiproxy_names_address_and_operation(ports: PortPool) -> N
     asyncio.run(scenario())
 
 
-def test_hung_toxiproxy_times_out(toxiproxy: ToxiproxyServer) -> None:
-    assert toxiproxy.proc is not None
-    os.killpg(toxiproxy.proc.pid, signal.SIGSTOP)
-    try:
+def test_hung_toxiproxy_times_out(ports: PortPool) -> None:
+    """An API that accepts connections and never answers (as a stopped Toxiproxy does)."""
+    port = ports.take()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as hung:
+        hung.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        hung.bind(("127.0.0.1", port))
+        hung.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
 
         async def scenario() -> None:
-            async with ToxiproxyClient(toxiproxy.api, timeout=1.0) as client:
+            async with ToxiproxyClient(f"http://127.0.0.1:{port}", timeout=1.0) as client:
                 start = time.monotonic()
                 with pytest.raises(ToxiproxyError, match="no answer within 1 s"):
                     await client.proxies()
                 assert time.monotonic() - start < 10
 
         asyncio.run(scenario())
-    finally:
-        os.killpg(toxiproxy.proc.pid, signal.SIGCONT)
 
 
 def test_refusals_carry_status_and_reason(toxiproxy: ToxiproxyServer, ports: PortPool) -> None:
