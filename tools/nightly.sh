@@ -5,7 +5,8 @@
 #   tools/nightly.sh merge       merge $SOAK_ROOT/shard-* into $SOAK_ROOT/merged (index.html,
 #                                junit.xml, summary.md), carrying earlier nights' rows from
 #                                $SOAK_ROOT/index-state/index-rows.json
-#   tools/nightly.sh all N       shards 1..N one after another, then merge
+#   tools/nightly.sh all N       shards 1..N one after another, then merge (and, on the docker
+#                                backend, `afcheck images prune --keep 2`)
 #   tools/nightly.sh smoke       ~3 minutes: `all 2` with short rounds, then checks the merged
 #                                index, junit.xml and the storage bounds (make soak-smoke)
 #
@@ -22,7 +23,7 @@ SOAK_ROUND_TIME=${SOAK_ROUND_TIME:-60}
 SOAK_BACKEND=${SOAK_BACKEND:-local}
 SOAK_SEED=${SOAK_SEED:-$(date -u +%Y%m%d)}
 
-usage() { sed -n '2,17p' "$0" >&2; exit 4; }
+usage() { sed -n '2,16p' "$0" >&2; exit 4; }
 
 shard() {
     local i=$1 n=$2 store="$SOAK_ROOT/shard-$1" flags=()
@@ -56,6 +57,10 @@ all() {
     done
     code=0
     merge || code=$?
+    # each night's commit may have built new hash-tagged images; keep the storage bounded
+    if [ "$SOAK_BACKEND" = docker ]; then
+        "$AFCHECK" images prune --keep 2 || echo "nightly: images prune failed (ignored)" >&2
+    fi
     # a broken promise (1) outranks unknown (2); a harness failure (3+) outranks both
     if [ "$worst" -ge 3 ]; then return "$worst"; fi
     if [ "$code" -eq 1 ] || [ "$worst" -eq 1 ]; then return 1; fi

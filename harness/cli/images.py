@@ -10,6 +10,11 @@ unusable (one line on stderr).
 upgrade (``afcheck cluster restart --rolling --upgrade afcheck-node:TAG``). It
 is tagged by its hash and, with ``--tag TAG``, ``afcheck-node:TAG``; ``latest``
 moves only when the project's own tree is built.
+
+``afcheck images prune [--keep N] [--dry-run] [--json]`` removes the
+hash-tagged images earlier builds left (all but the ``N`` newest, default 2;
+never one tagged ``latest`` or by ``--tag``, nor one a container uses) and
+prints the engine's layer storage before and after.
 """
 
 from __future__ import annotations
@@ -87,6 +92,19 @@ def register(subparsers: Any) -> None:
     build.add_argument("--quiet", action="store_true", help="no build output, only the summary")
     build.add_argument("--json", action="store_true", help="print the result as JSON")
     build.set_defaults(func=cmd_build)
+    prune = sub.add_parser(
+        "prune",
+        help="remove the hash-tagged images earlier builds left behind",
+        description="Remove afcheck-node and afcheck-toxiproxy images tagged only by a source "
+        "hash, keeping the newest --keep of each, any image tagged latest or by --tag, and "
+        "any image a container uses.",
+    )
+    prune.add_argument(
+        "--keep", type=int, default=2, metavar="N", help="hash-tagged images kept per name"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only say what would go")
+    prune.add_argument("--json", action="store_true", help="print the result as JSON")
+    prune.set_defaults(func=cmd_prune)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -124,4 +142,31 @@ def cmd_build(args: argparse.Namespace) -> int:
             state = "built" if r.built else "up to date"
             also = f"  (also {', '.join(r.aliases)})" if r.aliases else ""
             print(f"{r.tag}  {state}  {r.seconds:.1f} s{also}")
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from harness.infra.backends.docker_engine import DockerError, connect
+    from harness.infra.image_prune import prune_images
+    from harness.infra.images import NODE_REPO, TOXIPROXY_REPO
+
+    if args.keep < 0:
+        print("afcheck images: --keep must be 0 or more", file=sys.stderr)
+        return EXIT_HARNESS
+    try:
+        result = prune_images(connect(), (NODE_REPO, TOXIPROXY_REPO), args.keep, args.dry_run)
+    except DockerError as exc:
+        print(f"afcheck images: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+        return EXIT_OK
+    verb = "would remove" if args.dry_run else "removed"
+    for tag in result.removed:
+        print(f"{verb} {tag}")
+    for line in result.failed:
+        print(f"not removed: {line}", file=sys.stderr)
+    before, after = result.layers_mb_before, result.layers_mb_after
+    storage = f"; image layers {before} MB -> {after} MB" if before is not None else ""
+    print(f"{verb} {len(result.removed)}, kept {len(result.kept)}{storage}")
     return EXIT_OK

@@ -120,3 +120,22 @@ def test_images_build_without_engine_exits_3_with_one_line(tmp_path: Path) -> No
     assert proc.returncode == 3
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no Docker engine answers" in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [([], "no Docker engine answers"), (["--keep", "-1"], "--keep must be 0 or more")],
+)
+def test_images_prune_without_engine_or_with_a_bad_keep_exits_3(args: list[str], says: str) -> None:
+    env = dict(os.environ, DOCKER_HOST=NOWHERE, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "images", "prune", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], proc.stderr
