@@ -146,7 +146,7 @@ def main(args: argparse.Namespace) -> int:
         # in a process of its own, like the rounds: reading every run of the store
         # must not leave its pages with the soak
         subprocess.run(
-            [sys.executable, "-m", "harness.cli", "index", str(s)],
+            [*_python_module("harness.cli"), "index", str(s)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             check=False,
@@ -165,10 +165,15 @@ def main(args: argparse.Namespace) -> int:
         runner: SoakRunner = marathon
     else:
         # each round in a process of its own (harness.cli.soak_round)
-        round_command = [sys.executable, "-m", "harness.cli.soak_round"]
+        round_command = _python_module("harness.cli.soak_round")
         runner = SoakRunner(cfg, state, REGISTRY, after_round=after, round_command=round_command)
     try:
         return asyncio.run(runner.run())
     except Exception as exc:
         print(f"afcheck soak: harness failure: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_HARNESS
+
+
+def _python_module(module: str) -> list[str]:
+    """The command line that runs ``module`` with this interpreter (rounds, the index)."""
+    return [sys.executable, "-m", module]

@@ -164,12 +164,13 @@ class SoakRunner:
             print(f"soak: {signame}: ending the round in flight", file=sys.stderr, flush=True)
             self._end_workload.set()
             self._tell_child()
-        elif self._child is not None:
-            print(f"soak: second {signame}: cancelling the round", file=sys.stderr, flush=True)
-            self._tell_child()
-        elif self._task is not None:
-            print(f"soak: second {signame}: cancelling the round", file=sys.stderr, flush=True)
-            self._task.cancel()
+        elif self._child is not None or self._task is not None:
+            what = "killing" if self._child is not None and self._signals >= 3 else "cancelling"
+            print(f"soak: {signame} again: {what} the round", file=sys.stderr, flush=True)
+            if self._child is not None:
+                self._tell_child()
+            elif self._task is not None:
+                self._task.cancel()
 
     def _tell_child(self) -> None:
         """Pass a signal on to the round's process: 1st ends its workload, 2nd cancels, 3rd kills."""
