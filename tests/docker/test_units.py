@@ -107,19 +107,24 @@ def test_no_engine_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         asyncio.run(start())
 
 
-def test_images_build_without_engine_exits_3_with_one_line(tmp_path: Path) -> None:
+def _images_cli_without_engine(*args: str) -> list[str]:
+    """``afcheck images ARGS`` where no engine answers: asserts exit 3; its stderr lines."""
     env = dict(os.environ, DOCKER_HOST=NOWHERE, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "images", "build", "--store", str(tmp_path)],
+        [sys.executable, "-m", "harness.cli", "images", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert proc.returncode == 3
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "no Docker engine answers" in lines[0], proc.stderr
+    assert proc.returncode == 3, proc.stderr
+    return proc.stderr.strip().splitlines()
+
+
+def test_images_build_without_engine_exits_3_with_one_line(tmp_path: Path) -> None:
+    lines = _images_cli_without_engine("build", "--store", str(tmp_path))
+    assert len(lines) == 1 and "no Docker engine answers" in lines[0], lines
 
 
 @pytest.mark.parametrize(
@@ -127,15 +132,5 @@ def test_images_build_without_engine_exits_3_with_one_line(tmp_path: Path) -> No
     [([], "no Docker engine answers"), (["--keep", "-1"], "--keep must be 0 or more")],
 )
 def test_images_prune_without_engine_or_with_a_bad_keep_exits_3(args: list[str], says: str) -> None:
-    env = dict(os.environ, DOCKER_HOST=NOWHERE, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "images", "prune", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 3
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and says in lines[0], proc.stderr
+    lines = _images_cli_without_engine("prune", *args)
+    assert len(lines) == 1 and says in lines[0], lines
