@@ -207,7 +207,8 @@ def unhealthy_followers(answers: Mapping[str, dict[str, Any] | None]) -> list[st
 
     None while no single server claims leadership; ``[]`` when the leader sees every
     other server GOOD in ``Supervision/Health`` (so it can fail over, hand over, and in
-    sync mode name a sync follower).
+    sync mode name a sync follower), or does not say what it sees (a build from before
+    ``details.health``: then leading is all there is to wait for).
     """
     leaders = [
         (node, ans) for node, ans in answers.items() if ans and ans.get("afRole") == "leader"
@@ -217,5 +218,6 @@ def unhealthy_followers(answers: Mapping[str, dict[str, Any] | None]) -> list[st
     leader, answer = leaders[0]
     details = answer.get("details")
     health = details.get("health") if isinstance(details, dict) else None
-    health = health if isinstance(health, dict) else {}
+    if not isinstance(health, dict):
+        return []
     return [node for node in answers if node != leader and health.get(node) != "GOOD"]

@@ -29,9 +29,15 @@ def test_followers_the_leader_does_not_see_good() -> None:
     assert observe.unhealthy_followers(answers) == ["s3", "s4"]
 
 
-def test_a_leader_without_health_details_sees_nobody_good() -> None:
-    assert observe.unhealthy_followers({"s1": _answer("leader"), "s2": None}) == ["s2"]
+def test_a_leader_that_does_not_say_what_it_sees_is_taken_as_ready() -> None:
+    """An older build's role answer has no ``details.health``: leading is enough."""
+    assert observe.unhealthy_followers({"s1": _answer("leader"), "s2": None}) == []
     assert observe.unhealthy_followers({"s1": {"afRole": "leader", "details": "x"}}) == []
+
+
+def test_a_leader_that_sees_no_server_yet_waits_for_all() -> None:
+    answers = {"s1": _answer("leader", {}), "s2": _answer("follower")}
+    assert observe.unhealthy_followers(answers) == ["s2"]
 
 
 def test_ready_when_the_leader_sees_every_follower_good() -> None:
